@@ -1,0 +1,2 @@
+// The one C header Ensemble uses. Only the Kafka module imports it.
+#include <librdkafka/rdkafka.h>

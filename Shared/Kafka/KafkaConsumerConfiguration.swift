@@ -1,0 +1,76 @@
+/// Consumer settings. Offsets are committed by the application after its handler
+/// succeeded (`enable.auto.commit=false`, `enable.auto.offset.store=false`).
+public struct KafkaConsumerConfiguration: Sendable, Hashable {
+    /// What the consumer reads.
+    public enum Consumption: Sendable, Hashable {
+        /// Join the group and let it share the topics' partitions among its members.
+        case subscribe([String])
+        /// Read these partitions directly: no group join, no rebalance. Offsets are
+        /// still committed under the group id.
+        case assign([KafkaTopicPartition])
+    }
+
+    /// Where a group without a committed offset starts.
+    public enum OffsetReset: String, Sendable, Hashable {
+        case earliest
+        case latest
+    }
+
+    public var client: KafkaClientConfiguration
+    public var groupID: String
+    public var consumption: Consumption
+    public var offsetReset: OffsetReset
+    /// `session.timeout.ms`. A group join on Tansu waits about half of it, so it is 6 s
+    /// here rather than Kafka's 45 s; a crashed member is noticed after the same time.
+    public var sessionTimeout: Duration
+    /// `heartbeat.interval.ms`, a third of the session timeout.
+    public var heartbeatInterval: Duration
+    /// `fetch.wait.max.ms`: how long the broker may hold a fetch that has no data.
+    /// librdkafka's default is 500 ms; a short wait bounds the delay of a message
+    /// on brokers that do not answer a waiting fetch as soon as data arrives.
+    public var fetchWaitMax: Duration
+    /// Messages fetched ahead of the application; `poll` pauses when it is full.
+    public var bufferCapacity: Int
+    /// On graceful shutdown, how long to wait for buffered messages to be handled
+    /// and committed before leaving the group.
+    public var shutdownDrainTimeout: Duration
+
+    public init(
+        client: KafkaClientConfiguration = .init(),
+        groupID: String,
+        consumption: Consumption,
+        offsetReset: OffsetReset = .earliest,
+        sessionTimeout: Duration = .seconds(6),
+        heartbeatInterval: Duration = .seconds(2),
+        fetchWaitMax: Duration = .milliseconds(10),
+        bufferCapacity: Int = 64,
+        shutdownDrainTimeout: Duration = .seconds(10)
+    ) {
+        self.client = client
+        self.groupID = groupID
+        self.consumption = consumption
+        self.offsetReset = offsetReset
+        self.sessionTimeout = sessionTimeout
+        self.heartbeatInterval = heartbeatInterval
+        self.fetchWaitMax = fetchWaitMax
+        self.bufferCapacity = bufferCapacity
+        self.shutdownDrainTimeout = shutdownDrainTimeout
+    }
+
+    /// Every librdkafka property this configuration sets.
+    public var librdkafkaProperties: [String: String] {
+        var result = client.baseProperties
+        result["group.id"] = groupID
+        result["enable.auto.commit"] = "false"
+        result["enable.auto.offset.store"] = "false"
+        result["enable.partition.eof"] = "false"
+        result["auto.offset.reset"] = offsetReset.rawValue
+        result["session.timeout.ms"] = String(sessionTimeout.milliseconds)
+        result["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
+        result["fetch.wait.max.ms"] = String(fetchWaitMax.milliseconds)
+        // Retry a failed fetch (e.g. a topic that is still being created) quickly.
+        result["fetch.error.backoff.ms"] = "50"
+        result.merge(client.properties) { _, new in new }
+        return result
+    }
+}

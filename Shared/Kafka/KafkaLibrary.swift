@@ -1,0 +1,25 @@
+import CRdKafka
+
+/// Facts about the linked librdkafka.
+public enum KafkaLibrary {
+    /// The oldest librdkafka Ensemble accepts: 2.0.x mis-skips tagged fields in
+    /// ApiVersions replies and cannot talk to current brokers.
+    public static let minimumVersion = (major: 2, minor: 1)
+
+    /// The version string of the librdkafka loaded at run time, e.g. `2.8.0`.
+    public static var version: String { String(cString: rd_kafka_version_str()) }
+
+    /// Throws `.unsupportedVersion` when the librdkafka loaded at run time is too old,
+    /// for instance because the loader picked a distribution copy over `/usr/local`.
+    public static func checkVersion() throws(KafkaError) {
+        let raw = rd_kafka_version()
+        let major = Int((raw >> 24) & 0xFF)
+        let minor = Int((raw >> 16) & 0xFF)
+        if (major, minor) < minimumVersion {
+            throw KafkaError(
+                code: .unsupportedVersion,
+                message: "librdkafka \(version) is loaded, but Ensemble needs \(minimumVersion.major).\(minimumVersion.minor) or newer (run `make setup`)"
+            )
+        }
+    }
+}

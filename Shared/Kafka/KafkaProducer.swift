@@ -1,0 +1,200 @@
+import CRdKafka
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// An idempotent, `acks=all` Kafka producer.
+///
+/// Run it as a `Service`: `run()` serves delivery reports on a dedicated thread and,
+/// on graceful shutdown, flushes what is outstanding. Put it before its users in a
+/// `ServiceGroup` so it is shut down after them.
+public final class KafkaProducer: Service, Sendable {
+    private let client: RDKafkaClient
+    private let state: Mutex<State>
+    private let stopRequested = Atomic<Bool>(false)
+    private let configuration: KafkaProducerConfiguration
+    private let logger: Logger
+    private let box: DeliveryBox
+
+    private struct State {
+        var nextToken: UInt = 1
+        var pending: [UInt: Pending] = [:]
+        var flushWaiters: [CheckedContinuation<Void, any Error>] = []
+        var isClosed = false
+        var failedWithoutWaiter = 0
+    }
+
+    /// A message whose delivery report someone awaits: the report may arrive
+    /// before or after the awaiting side has registered its continuation.
+    private enum Pending {
+        case produced
+        case waiting(CheckedContinuation<KafkaDeliveryReport, any Error>)
+        case delivered(Result<KafkaDeliveryReport, KafkaError>)
+    }
+
+    /// Late binding between librdkafka's delivery callback (registered before the
+    /// producer exists) and the producer.
+    private final class DeliveryBox: Sendable {
+        let target = Mutex<(@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)?>(nil)
+    }
+
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        let box = DeliveryBox()
+        let callbacks = RDKafkaCallbacks(logger: logger, onDelivery: { token, result in
+            box.target.withLock { $0 }?(token, result)
+        })
+        self.client = try RDKafkaClient(kind: .producer, properties: configuration.librdkafkaProperties, callbacks: callbacks, logger: logger)
+        self.configuration = configuration
+        self.logger = logger
+        self.box = box
+        self.state = Mutex(State())
+        box.target.withLock { [unowned self] target in
+            target = { [unowned self] token, result in self.delivered(token: token, result: result) }
+        }
+    }
+
+    deinit {
+        box.target.withLock { $0 = nil }
+    }
+
+    /// Messages whose delivery failed and that nobody awaited (see `enqueue`).
+    public var undeliveredCount: Int { state.withLock { $0.failedWithoutWaiter } }
+
+    /// Produces `message` and waits for the broker to acknowledge it (all in-sync replicas).
+    public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
+        let token: UInt = try state.withLock { state throws(KafkaError) in
+            guard !state.isClosed else { throw KafkaError.shutdown }
+            let token = state.nextToken
+            state.nextToken &+= 1
+            state.pending[token] = .produced
+            return token
+        }
+        do {
+            try await produce(message, token: token)
+        } catch {
+            state.withLock { _ = $0.pending.removeValue(forKey: token) }
+            throw error
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let early: Result<KafkaDeliveryReport, KafkaError>? = state.withLock { state in
+                if case .delivered(let result) = state.pending[token] {
+                    state.pending.removeValue(forKey: token)
+                    return result
+                }
+                state.pending[token] = .waiting(continuation)
+                return nil
+            }
+            if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
+        }
+    }
+
+    /// Produces `message` without waiting for its delivery report. Returns once librdkafka
+    /// has queued it (waiting while its queue is full). A failed delivery is logged and counted
+    /// in `undeliveredCount`; `flush()` waits for all of them.
+    public func enqueue(_ message: KafkaProducerMessage) async throws(KafkaError) {
+        try await produce(message, token: 0)
+    }
+
+    private func produce(_ message: KafkaProducerMessage, token: UInt) async throws(KafkaError) {
+        let start = ContinuousClock.now
+        while true {
+            guard !state.withLock({ $0.isClosed }) else { throw KafkaError.shutdown }
+            guard let error = RDKafkaProduce.produce(handle: client.handle, message: message, opaque: UnsafeMutableRawPointer(bitPattern: token)) else {
+                return
+            }
+            // librdkafka already holds `maxQueuedMessages`: wait for deliveries to make room.
+            guard error.librdkafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue,
+                  ContinuousClock.now - start < configuration.deliveryTimeout
+            else { throw error }
+            do { try await Task.sleep(for: .milliseconds(1)) } catch { throw KafkaError.shutdown }
+        }
+    }
+
+    /// Waits until every message produced so far has its delivery report.
+    public func flush() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let immediate: Bool = state.withLock { state in
+                if rd_kafka_outq_len(client.handle) == 0 { return true }
+                state.flushWaiters.append(continuation)
+                return false
+            }
+            if immediate { continuation.resume() } else { client.wakeUp() }
+        }
+    }
+
+    /// Checks that a broker answers within `timeout`; throws a `.connection` error naming the brokers otherwise.
+    public func checkConnection(timeout: Duration) async throws(KafkaError) -> KafkaClusterMetadata {
+        try await client.checkConnection(servers: configuration.client.bootstrapServers.joined(separator: ","), timeout: timeout)
+    }
+
+    public func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await DedicatedThread.run(name: "kafka-producer-poll") { [self] in
+                pollUntilStopped()
+            }
+        } onCancelOrGracefulShutdown: { [self] in
+            stopRequested.store(true, ordering: .releasing)
+            client.wakeUp()
+        }
+    }
+
+    // MARK: - Poll thread
+
+    private func pollUntilStopped() {
+        while !stopRequested.load(ordering: .acquiring) {
+            rd_kafka_poll(client.handle, 100)
+            resumeFlushWaitersIfDrained()
+        }
+        // Shutting down: no new messages; wait for the outstanding ones.
+        state.withLock { $0.isClosed = true }
+        let remaining = rd_kafka_flush(client.handle, Int32(clamping: configuration.shutdownFlushTimeout.milliseconds))
+        if remaining != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.error("Kafka producer shut down with \(rd_kafka_outq_len(client.handle)) messages undelivered")
+        }
+        let (pending, waiters) = state.withLock { state in
+            let waiting = state.pending.values.compactMap { pending -> CheckedContinuation<KafkaDeliveryReport, any Error>? in
+                if case .waiting(let continuation) = pending { return continuation }
+                return nil
+            }
+            let result = (waiting, state.flushWaiters)
+            state.pending.removeAll()
+            state.flushWaiters.removeAll()
+            return result
+        }
+        pending.forEach { $0.resume(throwing: KafkaError.shutdown) }
+        waiters.forEach { $0.resume(throwing: KafkaError.shutdown) }
+    }
+
+    private func resumeFlushWaitersIfDrained() {
+        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            guard !state.flushWaiters.isEmpty, rd_kafka_outq_len(client.handle) == 0 else { return [] }
+            defer { state.flushWaiters.removeAll() }
+            return state.flushWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func delivered(token: UInt, result: Result<KafkaDeliveryReport, KafkaError>) {
+        if token == 0 {
+            if case .failure(let error) = result {
+                state.withLock { $0.failedWithoutWaiter += 1 }
+                logger.error("Kafka delivery failed: \(error)")
+            }
+            return
+        }
+        let continuation: CheckedContinuation<KafkaDeliveryReport, any Error>? = state.withLock { state in
+            switch state.pending[token] {
+            case .waiting(let continuation):
+                state.pending.removeValue(forKey: token)
+                return continuation
+            case .produced:
+                state.pending[token] = .delivered(result)
+                return nil
+            case .delivered, nil:
+                return nil
+            }
+        }
+        continuation?.resume(with: result.mapError { $0 as any Error })
+    }
+}

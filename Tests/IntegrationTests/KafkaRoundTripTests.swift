@@ -1,0 +1,39 @@
+import Foundation
+import Kafka
+import ServiceLifecycle
+import Testing
+
+@Suite("Kafka over a real broker")
+struct KafkaRoundTripTests {
+    @Test("a record keeps its key, value and headers, and send reports where it was stored")
+    func roundTrip() async throws {
+        let topic = TestBroker.unique("roundtrip")
+        try await TestBroker.createTopic(topic, partitions: 3)
+        let producer = try KafkaProducer(configuration: .init(client: try TestBroker.client()), logger: TestBroker.logger)
+        let consumer = try KafkaConsumer(
+            configuration: .init(client: try TestBroker.client(), groupID: TestBroker.unique("g"),
+                                 consumption: .assign((0..<3).map { KafkaTopicPartition(topic: topic, partition: Int32($0), start: .beginning) })),
+            logger: TestBroker.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            group.addTask { try await consumer.run() }
+
+            let headers = [KafkaHeader(key: "message-type", string: "test.v1"), KafkaHeader(key: "empty", value: nil), KafkaHeader(key: "binary", value: Data([0, 1, 2, 255]))]
+            let report = try await producer.send(KafkaProducerMessage(topic: topic, key: "order-1", value: Data("hello".utf8), headers: headers))
+            #expect(report.topic == topic)
+            #expect(report.offset >= 0)
+
+            var iterator = consumer.messages.makeAsyncIterator()
+            let message = try #require(try await iterator.next())
+            #expect(message.topic == topic)
+            #expect(message.partition == report.partition)
+            #expect(message.offset == report.offset)
+            #expect(message.keyString == "order-1")
+            #expect(String(decoding: message.value, as: UTF8.self) == "hello")
+            #expect(message.headers == headers)
+            #expect(message.timestamp != nil)
+            group.cancelAll()
+        }
+    }
+}
