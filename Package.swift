@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -45,8 +46,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ],
             path: "Shared/Messaging"
+        ),
+        .target(
+            name: "MessagingTesting",
+            dependencies: ["Kafka", "Messaging"],
+            path: "Shared/MessagingTesting"
         ),
         .target(
             name: "Contracts",
@@ -88,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MessagingTests",
-            dependencies: ["Messaging", "Contracts"],
+            dependencies: ["Messaging", "MessagingTesting", "Contracts"],
             path: "Tests/MessagingTests"
         ),
         .testTarget(

@@ -55,7 +55,7 @@ public struct KafkaAdmin: Sendable {
             }
             newTopics.append(newTopic)
         }
-        let milliseconds = Int32(clamping: timeout.milliseconds)
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
         let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
         defer { rd_kafka_AdminOptions_destroy(options) }
         rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, errorText, 512)

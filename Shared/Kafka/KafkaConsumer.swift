@@ -99,13 +99,16 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     public func run() async throws {
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await DedicatedThread.run(name: "kafka-consumer-poll") { [self] in
-                pollUntilStopped()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await DedicatedThread.run(name: "kafka-consumer-poll") { [self] in
+                    pollUntilStopped()
+                }
+            } onGracefulShutdown: { [self] in
+                requestStop(.graceful)
             }
-        } onCancelOrGracefulShutdown: { [self] in
-            let mode: StopMode = Task.isCancelled ? .immediate : .graceful
-            requestStop(mode)
+        } onCancel: { [self] in
+            requestStop(.immediate)
         }
     }
 
@@ -159,7 +162,7 @@ public final class KafkaConsumer: Service, Sendable {
             source.finish()
         }
         if mode == .graceful, failure == nil {
-            let drained = signals.waitForTermination(timeout: Double(configuration.shutdownDrainTimeout.milliseconds) / 1000)
+            let drained = signals.waitForTermination(timeout: Double(configuration.shutdownDrainTimeout.wholeMilliseconds) / 1000)
             if !drained {
                 logger.warning("Kafka consumer stopped before the application handled every fetched message; they will be read again")
             }

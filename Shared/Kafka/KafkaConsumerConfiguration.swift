@@ -65,9 +65,9 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         result["enable.auto.offset.store"] = "false"
         result["enable.partition.eof"] = "false"
         result["auto.offset.reset"] = offsetReset.rawValue
-        result["session.timeout.ms"] = String(sessionTimeout.milliseconds)
-        result["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
-        result["fetch.wait.max.ms"] = String(fetchWaitMax.milliseconds)
+        result["session.timeout.ms"] = String(sessionTimeout.wholeMilliseconds)
+        result["heartbeat.interval.ms"] = String(heartbeatInterval.wholeMilliseconds)
+        result["fetch.wait.max.ms"] = String(fetchWaitMax.wholeMilliseconds)
         // Retry a failed fetch (e.g. a topic that is still being created) quickly.
         result["fetch.error.backoff.ms"] = "50"
         result.merge(client.properties) { _, new in new }

@@ -11,13 +11,12 @@ import Synchronization
 /// `ServiceGroup` so it is shut down after them.
 public final class KafkaProducer: Service, Sendable {
     private let client: RDKafkaClient
-    private let state: Mutex<State>
+    private let tracker: DeliveryTracker
     private let stopRequested = Atomic<Bool>(false)
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
-    private let box: DeliveryBox
 
-    private struct State {
+    fileprivate struct State {
         var nextToken: UInt = 1
         var pending: [UInt: Pending] = [:]
         var flushWaiters: [CheckedContinuation<Void, any Error>] = []
@@ -27,43 +26,30 @@ public final class KafkaProducer: Service, Sendable {
 
     /// A message whose delivery report someone awaits: the report may arrive
     /// before or after the awaiting side has registered its continuation.
-    private enum Pending {
+    fileprivate enum Pending {
         case produced
         case waiting(CheckedContinuation<KafkaDeliveryReport, any Error>)
         case delivered(Result<KafkaDeliveryReport, KafkaError>)
     }
 
-    /// Late binding between librdkafka's delivery callback (registered before the
-    /// producer exists) and the producer.
-    private final class DeliveryBox: Sendable {
-        let target = Mutex<(@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)?>(nil)
-    }
-
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
-        let box = DeliveryBox()
+        // The tracker exists before the handle: librdkafka's delivery callback is registered at creation.
+        let tracker = DeliveryTracker(logger: logger)
         let callbacks = RDKafkaCallbacks(logger: logger, onDelivery: { token, result in
-            box.target.withLock { $0 }?(token, result)
+            tracker.delivered(token: token, result: result)
         })
         self.client = try RDKafkaClient(kind: .producer, properties: configuration.librdkafkaProperties, callbacks: callbacks, logger: logger)
+        self.tracker = tracker
         self.configuration = configuration
         self.logger = logger
-        self.box = box
-        self.state = Mutex(State())
-        box.target.withLock { [unowned self] target in
-            target = { [unowned self] token, result in self.delivered(token: token, result: result) }
-        }
-    }
-
-    deinit {
-        box.target.withLock { $0 = nil }
     }
 
     /// Messages whose delivery failed and that nobody awaited (see `enqueue`).
-    public var undeliveredCount: Int { state.withLock { $0.failedWithoutWaiter } }
+    public var undeliveredCount: Int { tracker.state.withLock { $0.failedWithoutWaiter } }
 
     /// Produces `message` and waits for the broker to acknowledge it (all in-sync replicas).
     public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
-        let token: UInt = try state.withLock { state throws(KafkaError) in
+        let token: UInt = try tracker.state.withLock { state throws(KafkaError) in
             guard !state.isClosed else { throw KafkaError.shutdown }
             let token = state.nextToken
             state.nextToken &+= 1
@@ -73,11 +59,11 @@ public final class KafkaProducer: Service, Sendable {
         do {
             try await produce(message, token: token)
         } catch {
-            state.withLock { _ = $0.pending.removeValue(forKey: token) }
+            tracker.state.withLock { _ = $0.pending.removeValue(forKey: token) }
             throw error
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let early: Result<KafkaDeliveryReport, KafkaError>? = state.withLock { state in
+            let early: Result<KafkaDeliveryReport, KafkaError>? = tracker.state.withLock { state in
                 if case .delivered(let result) = state.pending[token] {
                     state.pending.removeValue(forKey: token)
                     return result
@@ -99,7 +85,7 @@ public final class KafkaProducer: Service, Sendable {
     private func produce(_ message: KafkaProducerMessage, token: UInt) async throws(KafkaError) {
         let start = ContinuousClock.now
         while true {
-            guard !state.withLock({ $0.isClosed }) else { throw KafkaError.shutdown }
+            guard !tracker.state.withLock({ $0.isClosed }) else { throw KafkaError.shutdown }
             guard let error = RDKafkaProduce.produce(handle: client.handle, message: message, opaque: UnsafeMutableRawPointer(bitPattern: token)) else {
                 return
             }
@@ -114,7 +100,7 @@ public final class KafkaProducer: Service, Sendable {
     /// Waits until every message produced so far has its delivery report.
     public func flush() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let immediate: Bool = state.withLock { state in
+            let immediate: Bool = tracker.state.withLock { state in
                 if rd_kafka_outq_len(client.handle) == 0 { return true }
                 state.flushWaiters.append(continuation)
                 return false
@@ -143,16 +129,16 @@ public final class KafkaProducer: Service, Sendable {
 
     private func pollUntilStopped() {
         while !stopRequested.load(ordering: .acquiring) {
-            rd_kafka_poll(client.handle, 100)
+            rd_kafka_poll(client.handle, 10)
             resumeFlushWaitersIfDrained()
         }
         // Shutting down: no new messages; wait for the outstanding ones.
-        state.withLock { $0.isClosed = true }
-        let remaining = rd_kafka_flush(client.handle, Int32(clamping: configuration.shutdownFlushTimeout.milliseconds))
+        tracker.state.withLock { $0.isClosed = true }
+        let remaining = rd_kafka_flush(client.handle, Int32(clamping: configuration.shutdownFlushTimeout.wholeMilliseconds))
         if remaining != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.error("Kafka producer shut down with \(rd_kafka_outq_len(client.handle)) messages undelivered")
         }
-        let (pending, waiters) = state.withLock { state in
+        let (pending, waiters) = tracker.state.withLock { state in
             let waiting = state.pending.values.compactMap { pending -> CheckedContinuation<KafkaDeliveryReport, any Error>? in
                 if case .waiting(let continuation) = pending { return continuation }
                 return nil
@@ -167,15 +153,26 @@ public final class KafkaProducer: Service, Sendable {
     }
 
     private func resumeFlushWaitersIfDrained() {
-        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+        let waiters: [CheckedContinuation<Void, any Error>] = tracker.state.withLock { state in
             guard !state.flushWaiters.isEmpty, rd_kafka_outq_len(client.handle) == 0 else { return [] }
             defer { state.flushWaiters.removeAll() }
             return state.flushWaiters
         }
         waiters.forEach { $0.resume() }
     }
+}
 
-    private func delivered(token: UInt, result: Result<KafkaDeliveryReport, KafkaError>) {
+/// Outstanding deliveries and flush waiters, shared by the producer and librdkafka's
+/// delivery callback (which runs on the poll thread).
+private final class DeliveryTracker: Sendable {
+    let state = Mutex(KafkaProducer.State())
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func delivered(token: UInt, result: Result<KafkaDeliveryReport, KafkaError>) {
         if token == 0 {
             if case .failure(let error) = result {
                 state.withLock { $0.failedWithoutWaiter += 1 }

@@ -33,7 +33,7 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
         result["enable.idempotence"] = "true"
         result["acks"] = "all"
         result["linger.ms"] = Self.format(lingerMilliseconds)
-        result["message.timeout.ms"] = String(deliveryTimeout.milliseconds)
+        result["message.timeout.ms"] = String(deliveryTimeout.wholeMilliseconds)
         result["queue.buffering.max.messages"] = String(maxQueuedMessages)
         result.merge(client.properties) { _, new in new }
         return result
@@ -45,8 +45,8 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
 }
 
 extension Duration {
-    /// The whole milliseconds in this duration.
-    var milliseconds: Int64 {
+    /// This duration in whole milliseconds.
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

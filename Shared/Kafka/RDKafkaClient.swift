@@ -82,7 +82,7 @@ final class RDKafkaClient: @unchecked Sendable {
     func checkConnection(servers: String, timeout: Duration) async throws(KafkaError) -> KafkaClusterMetadata {
         try await DedicatedThread.perform { () throws(KafkaError) -> KafkaClusterMetadata in
             do throws(KafkaError) {
-                return try self.fetchMetadata(timeoutMilliseconds: Int32(clamping: timeout.milliseconds))
+                return try self.fetchMetadata(timeoutMilliseconds: Int32(clamping: timeout.wholeMilliseconds))
             } catch {
                 throw KafkaError(
                     code: .connection,

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct EnsembleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ensemble",
+        abstract: "Ensemble: message-driven checkout services over Kafka.",
+        subcommands: [UpCommand.self, BrokerCommand.self, TopicsCommand.self, BenchCommand.self]
+    )
+}

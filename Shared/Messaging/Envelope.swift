@@ -1,0 +1,151 @@
+import Foundation
+import Kafka
+import W3CTraceContext
+
+/// A message with its envelope: the identity and causality headers of Docs/messages.md
+/// around a JSON body.
+public struct Envelope: Sendable, Hashable {
+    /// Unique per message; the inbox deduplicates on it.
+    public var messageID: UUID
+    public var messageType: String
+    /// The order (saga) id, or the customer id for profile events.
+    public var correlationID: String
+    /// The `message-id` this message reacts to.
+    public var causationID: UUID?
+    /// Where a reply goes (commands only).
+    public var replyTo: String?
+    /// W3C trace context of the span that sent this message.
+    public var traceparent: String?
+    public var occurredAt: Date
+    /// The Kafka key: every message of one order (or customer) lands on one partition.
+    public var key: String
+    /// The JSON body.
+    public var body: Data
+
+    public init(
+        messageID: UUID = UUID(),
+        messageType: String,
+        correlationID: String,
+        causationID: UUID? = nil,
+        replyTo: String? = nil,
+        traceparent: String? = nil,
+        occurredAt: Date = Date(),
+        key: String? = nil,
+        body: Data
+    ) {
+        self.messageID = messageID
+        self.messageType = messageType
+        self.correlationID = correlationID
+        self.causationID = causationID
+        self.replyTo = replyTo
+        self.traceparent = traceparent
+        self.occurredAt = occurredAt
+        self.key = key ?? correlationID
+        self.body = body
+    }
+
+    /// Wraps `message`, encoding it as JSON. A new trace starts unless `traceparent` is given.
+    public init<M: MessageContract>(
+        _ message: M,
+        correlationID: String,
+        causationID: UUID? = nil,
+        replyTo: String? = nil,
+        traceparent: String? = nil,
+        key: String? = nil,
+        messageID: UUID = UUID(),
+        occurredAt: Date = Date()
+    ) throws(MessagingError) {
+        let body: Data
+        do {
+            body = try MessageCoding.encode(message)
+        } catch {
+            throw MessagingError(code: .encodingFailed, message: "\(M.messageType): \(error)")
+        }
+        self.init(
+            messageID: messageID, messageType: M.messageType, correlationID: correlationID, causationID: causationID,
+            replyTo: replyTo, traceparent: traceparent ?? Self.newTraceparent(), occurredAt: occurredAt, key: key, body: body
+        )
+    }
+
+    /// A message caused by this one: same correlation and trace, `causation-id` set to this message's id.
+    public func reaction<M: MessageContract>(_ message: M, replyTo: String? = nil, key: String? = nil) throws(MessagingError) -> Envelope {
+        try Envelope(
+            message, correlationID: correlationID, causationID: messageID, replyTo: replyTo,
+            traceparent: Self.childTraceparent(of: traceparent), key: key ?? self.key
+        )
+    }
+
+    /// Decodes the body as `M`; a `.malformedBody` error names the offending field.
+    public func decode<M: MessageContract>(_ type: M.Type = M.self) throws(MessagingError) -> M {
+        do {
+            return try MessageCoding.decode(M.self, from: body)
+        } catch {
+            throw MessagingError(code: .malformedBody, message: "\(messageType): \(MessageCoding.explain(error))")
+        }
+    }
+
+    // MARK: - Kafka headers
+
+    public var headers: [KafkaHeader] {
+        var headers = [
+            KafkaHeader(key: EnvelopeHeader.messageID, string: messageID.uuidString.lowercased()),
+            KafkaHeader(key: EnvelopeHeader.messageType, string: messageType),
+            KafkaHeader(key: EnvelopeHeader.correlationID, string: correlationID),
+            KafkaHeader(key: EnvelopeHeader.occurredAt, string: MessageCoding.timestamp(occurredAt)),
+        ]
+        if let causationID { headers.append(KafkaHeader(key: EnvelopeHeader.causationID, string: causationID.uuidString.lowercased())) }
+        if let replyTo { headers.append(KafkaHeader(key: EnvelopeHeader.replyTo, string: replyTo)) }
+        if let traceparent { headers.append(KafkaHeader(key: EnvelopeHeader.traceparent, string: traceparent)) }
+        return headers
+    }
+
+    /// The record to produce to `topic`.
+    public func record(topic: String) -> KafkaProducerMessage {
+        KafkaProducerMessage(topic: topic, key: key, value: body, headers: headers)
+    }
+
+    /// Reads the envelope of a consumed record. Throws `.missingHeader` or `.invalidHeader`.
+    public init(record: KafkaConsumerMessage) throws(MessagingError) {
+        let headers = record.headers
+        func required(_ name: String) throws(MessagingError) -> String {
+            guard let value = headers.string(for: name), !value.isEmpty else {
+                throw MessagingError(code: .missingHeader, message: "header '\(name)' is missing")
+            }
+            return value
+        }
+        func uuid(_ text: String, _ name: String) throws(MessagingError) -> UUID {
+            guard let id = UUID(uuidString: text) else {
+                throw MessagingError(code: .invalidHeader, message: "header '\(name)' is not a UUID: '\(text)'")
+            }
+            return id
+        }
+        let messageID = try uuid(try required(EnvelopeHeader.messageID), EnvelopeHeader.messageID)
+        let messageType = try required(EnvelopeHeader.messageType)
+        let correlationID = try required(EnvelopeHeader.correlationID)
+        let occurredText = try required(EnvelopeHeader.occurredAt)
+        guard let occurredAt = MessageCoding.parseTimestamp(occurredText) else {
+            throw MessagingError(code: .invalidHeader, message: "header '\(EnvelopeHeader.occurredAt)' is not an RFC 3339 timestamp: '\(occurredText)'")
+        }
+        var causationID: UUID?
+        if let text = headers.string(for: EnvelopeHeader.causationID) {
+            causationID = try uuid(text, EnvelopeHeader.causationID)
+        }
+        self.init(
+            messageID: messageID, messageType: messageType, correlationID: correlationID, causationID: causationID,
+            replyTo: headers.string(for: EnvelopeHeader.replyTo), traceparent: headers.string(for: EnvelopeHeader.traceparent),
+            occurredAt: occurredAt, key: record.keyString ?? correlationID, body: record.value
+        )
+    }
+
+    // MARK: - Trace context
+
+    static func newTraceparent() -> String {
+        TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()).traceParentHeaderValue
+    }
+
+    /// The same trace with a new span id; a new trace when `parent` is missing or invalid.
+    static func childTraceparent(of parent: String?) -> String {
+        guard let parent, let context = try? TraceContext(traceParentHeaderValue: parent) else { return newTraceparent() }
+        return TraceContext(traceID: context.traceID, spanID: .random(), flags: context.flags, state: context.state).traceParentHeaderValue
+    }
+}

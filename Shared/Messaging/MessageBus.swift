@@ -1,0 +1,50 @@
+import Kafka
+
+/// What a consumer reads, and under which group its offsets are committed.
+public struct Subscription: Sendable, Hashable {
+    public enum Source: Sendable, Hashable {
+        /// Join the group; the group shares the topics' partitions among its members.
+        case topics([String])
+        /// Read these partitions directly, without a group join (tests, tools).
+        case partitions([KafkaTopicPartition])
+    }
+
+    public var groupID: String
+    public var source: Source
+
+    public init(groupID: String, topics: [String]) {
+        self.groupID = groupID
+        self.source = .topics(topics)
+    }
+
+    public init(groupID: String, partitions: [KafkaTopicPartition]) {
+        self.groupID = groupID
+        self.source = .partitions(partitions)
+    }
+
+    public var topics: [String] {
+        switch source {
+        case .topics(let topics): topics
+        case .partitions(let partitions): Array(Set(partitions.map(\.topic))).sorted()
+        }
+    }
+}
+
+/// The transport between services: Kafka in every running process, an in-memory bus in unit tests.
+public protocol MessageBus: Sendable {
+    /// Publishes `record` and returns once the bus has durably accepted it.
+    func publish(_ record: KafkaProducerMessage) async throws
+
+    /// Reads `subscription` and calls `handler` for each record, in order within a partition.
+    /// A record counts as handled (its offset is committed) once `handler` returns; if
+    /// `handler` throws, consumption stops and the error is rethrown, leaving the record
+    /// uncommitted. Runs until cancelled or, under a `ServiceGroup`, until graceful shutdown.
+    func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws
+}
+
+extension MessageBus {
+    /// Publishes `envelope` to `topic`, keyed by the envelope's key.
+    public func publish(_ envelope: Envelope, to topic: String) async throws {
+        try await publish(envelope.record(topic: topic))
+    }
+}

@@ -1,0 +1,33 @@
+import Kafka
+
+/// Every topic Ensemble uses, in one place. `ensemble up` and each service create them at start-up.
+public enum TopicCatalog {
+    /// Partitions per topic: the unit of parallelism of a consumer group.
+    public static let partitions = 8
+
+    /// The participant services that receive commands.
+    public static let participants = ["payment", "inventory", "shipping", "profile"]
+    /// The contexts that publish events.
+    public static let eventSources = ["orders", "payment", "inventory", "shipping", "profile"]
+
+    public static func commands(_ service: String) -> String { "\(service).commands" }
+    public static func events(_ source: String) -> String { "\(source).events" }
+    public static let orchestratorReplies = "orchestrator.replies"
+
+    /// Where messages from `topic` that cannot be handled are parked.
+    public static func deadLetter(for topic: String) -> String { "\(topic).dlq" }
+
+    /// The topics messages flow through (dead-letter topics excluded).
+    public static var primaryTopics: [String] {
+        participants.map(commands) + [orchestratorReplies] + eventSources.map(events)
+    }
+
+    /// Every topic, dead-letter topics included.
+    public static var allTopics: [String] {
+        primaryTopics + primaryTopics.map(deadLetter)
+    }
+
+    public static var specs: [KafkaTopicSpec] {
+        allTopics.map { KafkaTopicSpec(name: $0, partitions: partitions) }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Kafka
+import Messaging
+import ServiceLifecycle
+import Synchronization
+
+/// A `MessageBus` inside one process, for unit tests.
+///
+/// Every topic is a single partition (0) holding all its records; each group keeps a
+/// committed offset per topic, so a consumer that stops and starts again resumes after
+/// its last handled record, as with Kafka. Only one consumer per group is supported.
+public final class InMemoryMessageBus: MessageBus {
+    private struct State {
+        var topics: [String: [KafkaConsumerMessage]] = [:]
+        var committed: [String: [String: Int64]] = [:]
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var failingPublishes = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func publish(_ record: KafkaProducerMessage) async throws {
+        let waiters: [CheckedContinuation<Void, Never>] = try state.withLock { state in
+            if state.failingPublishes > 0 {
+                state.failingPublishes -= 1
+                throw MessagingError(code: .publishFailed, message: "in-memory bus: injected publish failure")
+            }
+            var log = state.topics[record.topic, default: []]
+            log.append(KafkaConsumerMessage(
+                topic: record.topic, partition: 0, offset: Int64(log.count),
+                key: record.key, value: record.value, headers: record.headers, timestamp: Date()
+            ))
+            state.topics[record.topic] = log
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    public func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
+        let topics = subscription.topics
+        let group = subscription.groupID
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if let record = self.nextRecord(group: group, topics: topics) {
+                    try await handler(record)
+                    self.state.withLock { $0.committed[group, default: [:]][record.topic] = record.offset + 1 }
+                } else {
+                    await self.waitForPublish()
+                }
+            }
+        }
+    }
+
+    // MARK: - Inspection and fault injection for tests
+
+    /// Every record published to `topic`, in order.
+    public func records(in topic: String) -> [KafkaConsumerMessage] {
+        state.withLock { $0.topics[topic] ?? [] }
+    }
+
+    /// The envelopes published to `topic` (records without a readable envelope are skipped).
+    public func envelopes(in topic: String) -> [Envelope] {
+        records(in: topic).compactMap { try? Envelope(record: $0) }
+    }
+
+    /// The next offset `group` will read in `topic`.
+    public func committedOffset(group: String, topic: String) -> Int64 {
+        state.withLock { $0.committed[group]?[topic] ?? 0 }
+    }
+
+    /// Makes the next `count` publishes throw.
+    public func failNextPublishes(_ count: Int) {
+        state.withLock { $0.failingPublishes = count }
+    }
+
+    /// Waits until `topic` holds at least `count` records, or `timeout` passes; returns the records.
+    public func waitForRecords(in topic: String, count: Int, timeout: Duration = .seconds(5)) async -> [KafkaConsumerMessage] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let records = records(in: topic)
+            if records.count >= count { return records }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return records(in: topic)
+    }
+
+    // MARK: - Private
+
+    private func nextRecord(group: String, topics: [String]) -> KafkaConsumerMessage? {
+        state.withLock { state in
+            // Oldest first across the subscribed topics, like a single-partition consumer would see them.
+            var best: KafkaConsumerMessage?
+            for topic in topics {
+                let offset = Int(state.committed[group]?[topic] ?? 0)
+                guard let log = state.topics[topic], offset < log.count else { continue }
+                let candidate = log[offset]
+                if best == nil || candidate.timestamp! < best!.timestamp! { best = candidate }
+            }
+            return best
+        }
+    }
+
+    private func waitForPublish() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    // A publish or cancellation may have happened since `nextRecord` looked.
+                    if Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+}

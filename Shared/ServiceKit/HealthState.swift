@@ -1,0 +1,26 @@
+import Synchronization
+
+/// What `/health/ready` reports: named checks, each ready or not with a reason.
+/// Liveness is the process answering at all.
+public final class HealthState: Sendable {
+    public struct Check: Sendable, Hashable, Codable {
+        public var ready: Bool
+        public var detail: String
+    }
+
+    private let checks = Mutex<[String: Check]>([:])
+
+    public init() {}
+
+    /// Sets check `name`. A service is ready when every check it registered is ready.
+    public func set(_ name: String, ready: Bool, detail: String = "") {
+        checks.withLock { $0[name] = Check(ready: ready, detail: detail) }
+    }
+
+    public var snapshot: [String: Check] { checks.withLock { $0 } }
+
+    public var isReady: Bool {
+        let current = snapshot
+        return !current.isEmpty && current.values.allSatisfy(\.ready)
+    }
+}
