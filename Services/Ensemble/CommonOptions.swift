@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import Foundation
+import Logging
 import ServiceKit
 
 /// Options every command shares. Flags win over environment variables, which win over defaults.
@@ -24,5 +25,15 @@ struct CommonOptions: ParsableArguments {
             InMemoryProvider(name: "flags", values: flags),
             EnvironmentVariablesProvider(environmentVariables: environment),
         ])
+    }
+
+    /// Sets up logging for a one-shot command (topics, bench): plain text, errors only,
+    /// unless `--log-level` / `LOG_LEVEL` or `--log-format` / `LOG_FORMAT` say otherwise,
+    /// so that a failure reads as the one line the command prints.
+    func bootstrapCommandLogging(_ configuration: ServiceConfiguration, reader: ConfigReader, label: String) -> Logger {
+        let level = reader.string(forKey: "log.level") == nil ? .error : configuration.logLevel
+        let format = reader.string(forKey: "log.format") == nil ? .text : configuration.logFormat
+        Observability.bootstrapLogging(service: "ensemble", format: format, level: level)
+        return Logger(label: label)
     }
 }

@@ -45,8 +45,7 @@ struct KafkaBenchCommand: AsyncParsableCommand {
     func run() async throws {
         let reader = options.reader()
         var configuration = try ServiceConfiguration(service: "bench", defaultPort: 0, reader: reader)
-        var logger = Logger(label: "ensemble.bench")
-        logger.logLevel = reader.string(forKey: "log.level") == nil ? .warning : configuration.logLevel
+        let logger = options.bootstrapCommandLogging(configuration, reader: reader, label: "ensemble.bench")
 
         var services: [any Service] = []
         var broker: EmbeddedBroker?

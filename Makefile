@@ -1,0 +1,26 @@
+# Ensemble: `make up` runs the stack, `make test` runs every test. Both install what
+# they need first (`make setup`: librdkafka >= 2.1 and the embedded broker).
+
+SWIFT ?= swift
+
+.PHONY: setup build up test bench-kafka clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build --product ensemble
+
+up: build
+	.build/debug/ensemble up
+
+test: setup
+	@bash scripts/test.sh
+
+# librdkafka's C performance tool and `ensemble bench kafka` on one broker, side by side.
+bench-kafka: setup
+	$(SWIFT) build -c release --product ensemble
+	@bash scripts/bench-kafka.sh
+
+clean:
+	rm -rf .build .ensemble/data

@@ -1,0 +1,71 @@
+import Foundation
+import Kafka
+import ServiceKit
+import Testing
+
+@Suite("An unreachable broker")
+struct UnreachableBrokerTests {
+    @Test("admin and producer fail with one clear connection error within their timeout")
+    func clearErrorInBoundedTime() async throws {
+        _ = try TestBroker.servers // this suite also runs only where the real broker is set up
+        let port = try EmbeddedBroker.freePort()
+        let client = KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:\(port)"])
+        let started = ContinuousClock.now
+
+        let admin = try KafkaAdmin(configuration: client, logger: TestBroker.logger)
+        let adminError = await #expect(throws: KafkaError.self) { try await admin.metadata(timeout: .seconds(2)) }
+        #expect(adminError?.code == .connection)
+        #expect(adminError?.isRetriable == true)
+        #expect(adminError?.message.contains("127.0.0.1:\(port)") == true)
+
+        let producer = try KafkaProducer(configuration: .init(client: client), logger: TestBroker.logger)
+        let producerError = await #expect(throws: KafkaError.self) { try await producer.checkConnection(timeout: .seconds(2)) }
+        #expect(producerError?.code == .connection)
+
+        #expect(ContinuousClock.now - started < .seconds(8))
+    }
+
+    @Test("the ensemble CLI prints one error line and exits non-zero")
+    func cliOneLine() async throws {
+        _ = try TestBroker.servers
+        let port = try EmbeddedBroker.freePort()
+        let binary = try EnsembleBinary.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["topics", "create", "--brokers", "127.0.0.1:\(port)"]
+        process.environment = ["STARTUP_TIMEOUT_SECONDS": "2", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        let started = ContinuousClock.now
+        try process.run()
+        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+
+        #expect(process.terminationStatus != 0)
+        let lines = output.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1, "one line, not a stack trace: \(output)")
+        #expect(lines.first?.hasPrefix("Error: ") == true)
+        #expect(lines.first?.contains("127.0.0.1:\(port)") == true)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+}
+
+/// The `ensemble` executable built next to the test bundle.
+enum EnsembleBinary {
+    static var path: String {
+        get throws {
+            let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for candidate in [directory, directory.deletingLastPathComponent()] {
+                let path = candidate.appendingPathComponent("ensemble").path
+                if FileManager.default.isExecutableFile(atPath: path) { return path }
+            }
+            throw BinaryMissing(directory: directory.path)
+        }
+    }
+
+    struct BinaryMissing: Error, CustomStringConvertible {
+        let directory: String
+        var description: String { "the ensemble executable is not built next to the tests in \(directory); run `swift build --build-tests` (make test does)" }
+    }
+}

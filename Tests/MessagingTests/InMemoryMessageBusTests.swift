@@ -1,0 +1,88 @@
+import Contracts
+import Foundation
+import Kafka
+import Messaging
+import MessagingTesting
+import Synchronization
+import Testing
+
+@Suite("In-memory bus")
+struct InMemoryMessageBusTests {
+    @Test("a group reads in order, commits, and resumes after its last handled record")
+    func consumeAndResume() async throws {
+        let bus = InMemoryMessageBus()
+        for index in 0..<5 {
+            try await bus.publish(KafkaProducerMessage(topic: "t", key: "k", value: Data("\(index)".utf8)))
+        }
+        struct Stop: Error {}
+        let seen = Locked<[String]>([])
+        // The first run stops (throws) at the fourth record, which stays uncommitted.
+        await #expect(throws: Stop.self) {
+            try await bus.consume(Subscription(groupID: "g", topics: ["t"])) { record in
+                let value = String(decoding: record.value, as: UTF8.self)
+                if value == "3" { throw Stop() }
+                seen.withLock { $0.append(value) }
+            }
+        }
+        #expect(seen.withLock { $0 } == ["0", "1", "2"])
+        #expect(bus.committedOffset(group: "g", topic: "t") == 3)
+
+        try await consume(bus, group: "g", until: { seen.withLock { $0.count } == 5 }) { record in
+            seen.withLock { $0.append(String(decoding: record.value, as: UTF8.self)) }
+        }
+        #expect(seen.withLock { $0 } == ["0", "1", "2", "3", "4"])
+
+        // Another group starts from the beginning.
+        let other = Locked(0)
+        try await consume(bus, group: "other", until: { other.withLock { $0 } == 5 }) { _ in other.withLock { $0 += 1 } }
+        #expect(bus.committedOffset(group: "other", topic: "t") == 5)
+    }
+
+    @Test("a record published while the consumer waits is delivered")
+    func wakesOnPublish() async throws {
+        let bus = InMemoryMessageBus()
+        let seen = Locked(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await bus.consume(Subscription(groupID: "g", topics: ["t"])) { _ in seen.withLock { $0 += 1 } }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            try await bus.publish(KafkaProducerMessage(topic: "t", key: "k", value: Data()))
+            try await waitUntil { seen.withLock { $0 } == 1 }
+            group.cancelAll()
+        }
+        #expect(seen.withLock { $0 } == 1)
+    }
+
+    @Test("a handler error stops consumption and leaves the record uncommitted")
+    func handlerErrorStops() async throws {
+        struct Boom: Error {}
+        let bus = InMemoryMessageBus()
+        try await bus.publish(KafkaProducerMessage(topic: "t", key: "k", value: Data()))
+        await #expect(throws: Boom.self) {
+            try await bus.consume(Subscription(groupID: "g", topics: ["t"])) { _ in throw Boom() }
+        }
+        #expect(bus.committedOffset(group: "g", topic: "t") == 0)
+    }
+
+    /// Runs a consumer until `condition` holds, then cancels it.
+    private func consume(_ bus: InMemoryMessageBus, group: String, until condition: @escaping @Sendable () -> Bool, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await bus.consume(Subscription(groupID: group, topics: ["t"]), handler: handler) }
+            try await waitUntil(condition)
+            tasks.cancelAll()
+        }
+    }
+}
+
+/// Polls `condition` every few milliseconds; fails the test after `timeout`.
+func waitUntil(timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
+            return
+        }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+}

@@ -1,0 +1,75 @@
+import Configuration
+import Kafka
+import Logging
+import ServiceKit
+import Testing
+
+@Suite("Service configuration")
+struct ServiceConfigurationTests {
+    private func read(_ environment: [String: String], flags: [AbsoluteConfigKey: ConfigValue] = [:]) throws(ServiceKitError) -> ServiceConfiguration {
+        let reader = ConfigReader(providers: [
+            InMemoryProvider(name: "flags", values: flags),
+            EnvironmentVariablesProvider(environmentVariables: environment),
+        ])
+        return try ServiceConfiguration(service: "payment", defaultPort: 8082, reader: reader)
+    }
+
+    @Test("defaults suit a local run")
+    func defaults() throws {
+        let configuration = try read([:])
+        #expect(configuration.kafka.bootstrapServers == ["127.0.0.1:9092"])
+        #expect(configuration.kafka.clientID == "ensemble-payment")
+        #expect(configuration.httpPort == 8082)
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.logFormat == .json)
+        #expect(configuration.dataDirectory == ".ensemble/data")
+        #expect(configuration.databaseURL == nil)
+    }
+
+    @Test("environment variables set every value")
+    func environment() throws {
+        let configuration = try read([
+            "KAFKA_BROKERS": "k1:9092,k2:9092",
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "PLAIN",
+            "KAFKA_SASL_USERNAME": "user",
+            "KAFKA_SASL_PASSWORD": "secret",
+            "KAFKA_PROPERTIES": "compression.type=lz4; linger.ms=2",
+            "HTTP_HOST": "0.0.0.0",
+            "HTTP_PORT": "9000",
+            "LOG_LEVEL": "debug",
+            "LOG_FORMAT": "text",
+            "DATA_DIRECTORY": "/var/lib/ensemble",
+            "DATABASE_URL": "postgres://u:p@db:5432/payment",
+        ])
+        #expect(configuration.kafka.bootstrapServers == ["k1:9092", "k2:9092"])
+        #expect(configuration.kafka.security.securityProtocol == .saslSSL)
+        #expect(configuration.kafka.security.saslMechanism == "PLAIN")
+        #expect(configuration.kafka.security.saslUsername == "user")
+        #expect(configuration.kafka.security.saslPassword == "secret")
+        #expect(configuration.kafka.properties == ["compression.type": "lz4", "linger.ms": "2"])
+        #expect(configuration.httpHost == "0.0.0.0")
+        #expect(configuration.httpPort == 9000)
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.logFormat == .text)
+        #expect(configuration.dataDirectory == "/var/lib/ensemble")
+        #expect(configuration.databaseURL == "postgres://u:p@db:5432/payment")
+    }
+
+    @Test("flags win over the environment")
+    func flagsWin() throws {
+        let configuration = try read(["KAFKA_BROKERS": "env:9092"], flags: ["kafka.brokers": .init(.string("flag:9092"), isSecret: false)])
+        #expect(configuration.kafka.bootstrapServers == ["flag:9092"])
+    }
+
+    @Test("a bad value is one error naming the variable", arguments: [
+        ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("KAFKA_BROKERS", "nohost"), ("LOG_LEVEL", "loud"),
+        ("LOG_FORMAT", "xml"), ("KAFKA_SECURITY_PROTOCOL", "carrier-pigeon"), ("KAFKA_PROPERTIES", "linger.ms"),
+        ("DATABASE_URL", "mysql://db"), ("STARTUP_TIMEOUT_SECONDS", "0"),
+    ])
+    func invalid(variable: String, value: String) {
+        let error = #expect(throws: ServiceKitError.self) { try read([variable: value]) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.hasPrefix("\(variable)=") == true)
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make test`: builds, starts a private embedded broker on a free port (so a running
+# `make up` is not disturbed), runs every test against it, stops it, and exits non-zero
+# on any failure. Integration tests read the broker address from ENSEMBLE_TEST_BROKERS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SWIFT="${SWIFT:-swift}"
+echo "test: building (a first build of the dependencies takes several minutes)" >&2
+"$SWIFT" build --build-tests
+
+mkdir -p .ensemble
+LOG=".ensemble/test-broker.log"
+.build/debug/ensemble broker >"$LOG" 2>&1 &
+BROKER_PID=$!
+trap 'kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null || true' EXIT
+
+BROKERS=""
+for _ in $(seq 1 200); do
+  BROKERS="$(sed -n 's/^KAFKA_BROKERS=//p' "$LOG" | head -n1)"
+  [ -n "$BROKERS" ] && break
+  kill -0 "$BROKER_PID" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$BROKERS" ]; then
+  echo "test: error: the embedded broker did not start: $(tail -n 3 "$LOG")" >&2
+  exit 1
+fi
+echo "test: embedded broker at $BROKERS" >&2
+
+export ENSEMBLE_TEST_BROKERS="$BROKERS"
+"$SWIFT" test --skip-build "$@"
