@@ -108,11 +108,15 @@ public final class EmbeddedBroker: Service, Sendable {
         logger.info("embedded broker ready", metadata: ["address": "\(bootstrapServer)"])
 
         // Run until shutdown; a broker that dies underneath us is an error.
-        try await cancelWhenGracefulShutdown {
-            while process.isRunning {
-                try await Task.sleep(for: .milliseconds(200))
+        do {
+            try await cancelWhenGracefulShutdown {
+                while process.isRunning {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                throw ServiceKitError(code: .unavailable, message: "the embedded broker exited unexpectedly (status \(process.terminationStatus))")
             }
-            throw ServiceKitError(code: .unavailable, message: "the embedded broker exited unexpectedly (status \(process.terminationStatus))")
+        } catch is CancellationError {
+            logger.info("embedded broker stopping", metadata: ["address": "\(bootstrapServer)"])
         }
     }
 
