@@ -13,6 +13,8 @@ public final class KafkaProducer: Service, Sendable {
     private let client: RDKafkaClient
     private let tracker: DeliveryTracker
     private let stopRequested = Atomic<Bool>(false)
+    /// Set once the poll thread has begun its final flush; no message is accepted after it.
+    private let closed = Atomic<Bool>(false)
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
@@ -20,7 +22,6 @@ public final class KafkaProducer: Service, Sendable {
         var nextToken: UInt = 1
         var pending: [UInt: Pending] = [:]
         var flushWaiters: [CheckedContinuation<Void, any Error>] = []
-        var isClosed = false
         var failedWithoutWaiter = 0
     }
 
@@ -50,7 +51,7 @@ public final class KafkaProducer: Service, Sendable {
     /// Produces `message` and waits for the broker to acknowledge it (all in-sync replicas).
     public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
         let token: UInt = try tracker.state.withLock { state throws(KafkaError) in
-            guard !state.isClosed else { throw KafkaError.shutdown }
+            guard !closed.load(ordering: .relaxed) else { throw KafkaError.shutdown }
             let token = state.nextToken
             state.nextToken &+= 1
             state.pending[token] = .produced
@@ -85,7 +86,7 @@ public final class KafkaProducer: Service, Sendable {
     private func produce(_ message: KafkaProducerMessage, token: UInt) async throws(KafkaError) {
         let start = ContinuousClock.now
         while true {
-            guard !tracker.state.withLock({ $0.isClosed }) else { throw KafkaError.shutdown }
+            guard !closed.load(ordering: .relaxed) else { throw KafkaError.shutdown }
             guard let error = RDKafkaProduce.produce(handle: client.handle, message: message, opaque: UnsafeMutableRawPointer(bitPattern: token)) else {
                 return
             }
@@ -133,7 +134,7 @@ public final class KafkaProducer: Service, Sendable {
             resumeFlushWaitersIfDrained()
         }
         // Shutting down: no new messages; wait for the outstanding ones.
-        tracker.state.withLock { $0.isClosed = true }
+        closed.store(true, ordering: .relaxed)
         let remaining = rd_kafka_flush(client.handle, Int32(clamping: configuration.shutdownFlushTimeout.wholeMilliseconds))
         if remaining != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.error("Kafka producer shut down with \(rd_kafka_outq_len(client.handle)) messages undelivered")

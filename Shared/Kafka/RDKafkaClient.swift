@@ -218,9 +218,12 @@ private let rdKafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafeP
 }
 
 private let rdKafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { _, message, opaque in
-    guard let message, let callbacks = RDKafkaCallbacks.from(opaque), let onDelivery = callbacks.onDelivery else { return }
+    guard let message else { return }
     let record = message.pointee
     let token = UInt(bitPattern: record._private)
+    // Hot path: a message nobody awaits (token 0) that was delivered needs no work.
+    if token == 0 && record.err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+    guard let callbacks = RDKafkaCallbacks.from(opaque), let onDelivery = callbacks.onDelivery else { return }
     let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
     if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
         onDelivery(token, .success(KafkaDeliveryReport(topic: topic, partition: record.partition, offset: record.offset)))

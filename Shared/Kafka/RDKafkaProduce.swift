@@ -21,6 +21,12 @@ enum RDKafkaProduce {
         handle: OpaquePointer, message: KafkaProducerMessage,
         key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, opaque: UnsafeMutableRawPointer?
     ) -> KafkaError? {
+        if message.headers.isEmpty {
+            // Common fast path: no scratch buffer, the topic's C string is borrowed.
+            return message.topic.withCString { topic in
+                produceva(handle: handle, message: message, topic: topic, key: key, value: value, opaque: opaque, headers: nil)
+            }
+        }
         // Topic and header names need NUL-terminated C strings: pack them, with the header
         // values, into one scratch buffer. Layout: topic\0 (name\0 value)*
         var scratch = [UInt8]()
@@ -40,56 +46,70 @@ enum RDKafkaProduce {
 
         return scratch.withUnsafeMutableBufferPointer { buffer -> KafkaError? in
             let base = UnsafeMutableRawPointer(buffer.baseAddress!)
-            return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + headerRanges.count) { fields in
-                var count = 0
-                func add(_ configure: (inout rd_kafka_vu_t) -> Void) {
-                    var field = rd_kafka_vu_t()
-                    configure(&field)
-                    fields.initializeElement(at: count, to: field)
-                    count += 1
-                }
-                add {
-                    $0.vtype = RD_KAFKA_VTYPE_TOPIC
-                    $0.u.cstr = UnsafePointer(base.assumingMemoryBound(to: CChar.self))
-                }
-                add {
-                    $0.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    $0.u.i = RD_KAFKA_MSG_F_COPY
-                }
-                add {
-                    $0.vtype = RD_KAFKA_VTYPE_PARTITION
-                    $0.u.i32 = message.partition ?? RDKafkaConstant.unassignedPartition
-                }
-                add {
-                    $0.vtype = RD_KAFKA_VTYPE_VALUE
-                    $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    $0.u.mem.size = value.count
-                }
-                if let key {
-                    add {
-                        $0.vtype = RD_KAFKA_VTYPE_KEY
-                        $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                        $0.u.mem.size = key.count
-                    }
-                }
-                if let opaque {
-                    add {
-                        $0.vtype = RD_KAFKA_VTYPE_OPAQUE
-                        $0.u.ptr = opaque
-                    }
-                }
-                for range in headerRanges {
-                    add {
-                        $0.vtype = RD_KAFKA_VTYPE_HEADER
-                        $0.u.header.name = UnsafePointer((base + range.name).assumingMemoryBound(to: CChar.self))
-                        $0.u.header.val = range.size >= 0 ? UnsafeRawPointer(base + range.value) : nil
-                        $0.u.header.size = range.size
-                    }
-                }
-                defer { fields.baseAddress!.deinitialize(count: count) }
-                guard let error = rd_kafka_produceva(handle, fields.baseAddress, count) else { return nil }
-                return KafkaError.consuming(.produce, error, context: "produce to \(message.topic)")
+            let headers = headerRanges.map { range in
+                (name: UnsafePointer((base + range.name).assumingMemoryBound(to: CChar.self)),
+                 value: range.size >= 0 ? UnsafeRawPointer(base + range.value) : nil,
+                 size: range.size)
             }
+            return produceva(handle: handle, message: message, topic: UnsafePointer(base.assumingMemoryBound(to: CChar.self)),
+                             key: key, value: value, opaque: opaque, headers: headers)
+        }
+    }
+
+    private static func produceva(
+        handle: OpaquePointer, message: KafkaProducerMessage, topic: UnsafePointer<CChar>,
+        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, opaque: UnsafeMutableRawPointer?,
+        headers: [(name: UnsafePointer<CChar>, value: UnsafeRawPointer?, size: Int)]?
+    ) -> KafkaError? {
+        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + (headers?.count ?? 0)) { fields in
+            var count = 0
+            func add(_ configure: (inout rd_kafka_vu_t) -> Void) {
+                var field = rd_kafka_vu_t()
+                configure(&field)
+                fields.initializeElement(at: count, to: field)
+                count += 1
+            }
+            add {
+                $0.vtype = RD_KAFKA_VTYPE_TOPIC
+                $0.u.cstr = topic
+            }
+            add {
+                $0.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                $0.u.i = RD_KAFKA_MSG_F_COPY
+            }
+            add {
+                $0.vtype = RD_KAFKA_VTYPE_PARTITION
+                $0.u.i32 = message.partition ?? RDKafkaConstant.unassignedPartition
+            }
+            add {
+                $0.vtype = RD_KAFKA_VTYPE_VALUE
+                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                $0.u.mem.size = value.count
+            }
+            if let key {
+                add {
+                    $0.vtype = RD_KAFKA_VTYPE_KEY
+                    $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                    $0.u.mem.size = key.count
+                }
+            }
+            if let opaque {
+                add {
+                    $0.vtype = RD_KAFKA_VTYPE_OPAQUE
+                    $0.u.ptr = opaque
+                }
+            }
+            for header in headers ?? [] {
+                add {
+                    $0.vtype = RD_KAFKA_VTYPE_HEADER
+                    $0.u.header.name = header.name
+                    $0.u.header.val = header.value
+                    $0.u.header.size = header.size
+                }
+            }
+            defer { fields.baseAddress!.deinitialize(count: count) }
+            guard let error = rd_kafka_produceva(handle, fields.baseAddress, count) else { return nil }
+            return KafkaError.consuming(.produce, error, context: "produce to \(message.topic)")
         }
     }
 }
