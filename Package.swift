@@ -6,10 +6,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ensemble", targets: ["Ensemble"]),
+        .executable(name: "ensemble-profile", targets: ["ProfileService"]),
+        .executable(name: "ensemble-inventory", targets: ["InventoryService"]),
+        .executable(name: "ensemble-payment", targets: ["PaymentService"]),
+        .executable(name: "ensemble-shipping", targets: ["ShippingService"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "Contracts", targets: ["Contracts"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .library(name: "Storage", targets: ["Storage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.30.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -56,6 +63,19 @@ let package = Package(
             path: "Shared/MessagingTesting"
         ),
         .target(
+            name: "Storage",
+            dependencies: [
+                "Kafka",
+                "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+            ],
+            path: "Shared/Storage"
+        ),
+        .target(
             name: "Contracts",
             dependencies: ["Messaging"],
             path: "Shared/Contracts"
@@ -65,6 +85,8 @@ let package = Package(
             dependencies: [
                 "Kafka",
                 "Messaging",
+                "Storage",
+                "Contracts",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,6 +96,66 @@ let package = Package(
             ],
             path: "Shared/ServiceKit"
         ),
+        .target(
+            name: "ProfileCore",
+            dependencies: [
+                "Contracts", "Messaging", "ServiceKit", "Storage",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Services/Profile/ProfileCore"
+        ),
+        .executableTarget(
+            name: "ProfileService",
+            dependencies: ["ProfileCore", "ServiceKit"],
+            path: "Services/Profile/Executable"
+        ),
+        .target(
+            name: "InventoryCore",
+            dependencies: [
+                "Contracts", "Messaging", "ServiceKit", "Storage",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Services/Inventory/InventoryCore"
+        ),
+        .executableTarget(
+            name: "InventoryService",
+            dependencies: ["InventoryCore", "ServiceKit"],
+            path: "Services/Inventory/Executable"
+        ),
+        .target(
+            name: "PaymentCore",
+            dependencies: [
+                "Contracts", "Messaging", "ServiceKit", "Storage",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Services/Payment/PaymentCore"
+        ),
+        .executableTarget(
+            name: "PaymentService",
+            dependencies: ["PaymentCore", "ServiceKit"],
+            path: "Services/Payment/Executable"
+        ),
+        .target(
+            name: "ShippingCore",
+            dependencies: [
+                "Contracts", "Messaging", "ServiceKit", "Storage",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Services/Shipping/ShippingCore"
+        ),
+        .executableTarget(
+            name: "ShippingService",
+            dependencies: ["ShippingCore", "ServiceKit"],
+            path: "Services/Shipping/Executable"
+        ),
         .executableTarget(
             name: "Ensemble",
             dependencies: [
@@ -81,6 +163,7 @@ let package = Package(
                 "Messaging",
                 "Contracts",
                 "ServiceKit",
+                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -108,8 +191,18 @@ let package = Package(
             path: "Tests/ServiceKitTests"
         ),
         .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "Messaging", "MessagingTesting", "Contracts"],
+            path: "Tests/StorageTests"
+        ),
+        .testTarget(
+            name: "ParticipantTests",
+            dependencies: ["ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts"],
+            path: "Tests/ParticipantTests"
+        ),
+        .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Kafka", "Messaging", "Contracts", "ServiceKit"],
+            dependencies: ["Kafka", "Messaging", "Contracts", "ServiceKit", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore"],
             path: "Tests/IntegrationTests"
         ),
     ]

@@ -1,16 +1,22 @@
 import ArgumentParser
+import Configuration
 import Foundation
+import InventoryCore
 import Kafka
 import Logging
 import Messaging
+import PaymentCore
+import Prometheus
+import ProfileCore
 import ServiceKit
 import ServiceLifecycle
+import ShippingCore
 
 /// `ensemble up`: the local stack in the foreground until Ctrl-C.
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Run the stack: the embedded broker (unless KAFKA_BROKERS is set) and the topic catalog."
+        abstract: "Run the stack: the embedded broker (unless KAFKA_BROKERS is set), the topic catalog and the participant services."
     )
 
     @OptionGroup var options: CommonOptions
@@ -22,6 +28,7 @@ struct UpCommand: AsyncParsableCommand {
         let reader = options.reader()
         var configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
         Observability.bootstrapLogging(service: "ensemble", format: configuration.logFormat, level: configuration.logLevel)
+        let metrics = Observability.bootstrapMetrics()
         let logger = Logger(label: "ensemble.up")
 
         var services: [any Service] = []
@@ -32,7 +39,15 @@ struct UpCommand: AsyncParsableCommand {
             services.append(embedded)
             broker = embedded
         }
-        services.append(StackStartup(configuration: configuration, broker: broker, logger: logger))
+        // Build every participant's settings first, so a bad value stops start-up at once.
+        let participants: [any Participant] = [ProfileService(), InventoryService(), try PaymentService(reader: reader), ShippingService()]
+        let settings = try participants.map { participant throws(ServiceKitError) in
+            var settings = try ParticipantSettings.read(participant.name, defaultPort: participant.defaultHTTPPort, reader: reader, shared: false)
+            settings.service.kafka = configuration.kafka
+            settings.service.dataDirectory = configuration.dataDirectory
+            return settings
+        }
+        services.append(Stack(configuration: configuration, broker: broker, participants: zip(participants, settings).map { ($0, $1) }, metrics: metrics, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -40,34 +55,48 @@ struct UpCommand: AsyncParsableCommand {
             logger: logger
         ))
         try await group.run()
-        print("Ensemble stopped.")
+        Console.say("Ensemble stopped.")
     }
 }
 
-/// Waits for the broker, creates the topic catalog, says what runs where, then waits for Ctrl-C.
-struct StackStartup: Service {
+/// Waits for the broker, creates the topic catalog, opens every participant (database,
+/// migrations, demo data), says what runs where, then runs them all until shutdown.
+struct Stack: Service {
     let configuration: ServiceConfiguration
     let broker: EmbeddedBroker?
+    let participants: [(any Participant, ParticipantSettings)]
+    let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
     func run() async throws {
         try await broker?.waitUntilReady()
-        let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
-        let metadata = try await admin.metadata(timeout: configuration.startupTimeout)
-        try await admin.createTopics(TopicCatalog.specs, timeout: .seconds(30))
+        let kafka = try await KafkaRuntime.connect(configuration, logger: logger)
+        var services: [any Service] = [kafka.producer]
+        var rows: [String] = []
+        for (participant, settings) in participants {
+            let health = HealthState()
+            let host = try await ParticipantHost.open(participant, settings: settings, bus: kafka.bus, health: health, metrics: metrics, logger: logger)
+            services += host.services { _ in health.set("started", ready: true) }
+            let name = participant.name.padding(toLength: 11, withPad: " ", startingAt: 0)
+            rows.append("  \(name)  http://\(settings.service.httpHost):\(settings.service.httpPort)  (\(settings.service.dataDirectory)/\(participant.name).sqlite)")
+        }
 
         let servers = configuration.kafka.bootstrapServers.joined(separator: ",")
-        let kind = broker == nil ? "external, \(metadata.brokers.count) broker(s)" : "embedded Tansu, memory storage"
-        print("""
+        let kind = broker == nil ? "external broker" : "embedded Tansu, memory storage"
+        Console.say("""
 
         Ensemble is up.
-          Kafka        \(servers)  (\(kind))
-          Topics       \(TopicCatalog.allTopics.count) topics, \(TopicCatalog.partitions) partitions each: \(TopicCatalog.primaryTopics.joined(separator: " "))
-                       and a .dlq dead-letter topic for each
-          Services     none yet: the participants and the orchestrator join the stack as they land
+          Kafka        \(servers)  (\(kind)); \(TopicCatalog.allTopics.count) topics, \(TopicCatalog.partitions) partitions each
+        \(rows.joined(separator: "\n"))
+
+        Try:
+          curl -s localhost:8085/customers/bob
+          curl -s localhost:8083/stock/SKU-COFFEE
+          curl -s localhost:8082/limits/alice
 
         Press Ctrl-C to stop.
         """)
-        try await gracefulShutdown()
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
+        try await group.run()
     }
 }

@@ -61,3 +61,98 @@ public struct PaymentDeclined: MessageContract, Hashable {
 
     enum CodingKeys: String, CodingKey { case orderID = "orderId", reason }
 }
+
+/// Reply and event: the processor could not be reached or failed (technical, retriable,
+/// or a reason to fall back to the other processor).
+public struct PaymentFailed: MessageContract, Hashable {
+    public static let messageType = "payment.failed.v1"
+    public var orderID: String
+    public var processor: PaymentProcessor
+    public var reason: String
+
+    public init(orderID: String, processor: PaymentProcessor, reason: String) {
+        self.orderID = orderID
+        self.processor = processor
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", processor, reason }
+}
+
+/// Command: take the authorized amount.
+public struct CapturePayment: MessageContract, Hashable {
+    public static let messageType = "payment.capture.v1"
+    public var orderID: String
+
+    public init(orderID: String) {
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId" }
+}
+
+/// Reply and event: the money was taken.
+public struct PaymentCaptured: MessageContract, Hashable {
+    public static let messageType = "payment.captured.v1"
+    public var orderID: String
+    public var amount: Money
+
+    public init(orderID: String, amount: Money) {
+        self.orderID = orderID
+        self.amount = amount
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", amount }
+}
+
+/// Command (compensation): release an authorization that will not be captured.
+public struct VoidPayment: MessageContract, Hashable {
+    public static let messageType = "payment.void.v1"
+    public var orderID: String
+
+    public init(orderID: String) {
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId" }
+}
+
+/// Reply and event: the authorization was released (or there was none to release).
+public struct PaymentVoided: MessageContract, Hashable {
+    public static let messageType = "payment.voided.v1"
+    public var orderID: String
+    public var amount: Money
+
+    public init(orderID: String, amount: Money) {
+        self.orderID = orderID
+        self.amount = amount
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", amount }
+}
+
+/// Command (compensation): give back captured money.
+public struct RefundPayment: MessageContract, Hashable {
+    public static let messageType = "payment.refund.v1"
+    public var orderID: String
+
+    public init(orderID: String) {
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId" }
+}
+
+/// Reply and event: the captured money went back (or there was nothing to refund).
+public struct PaymentRefunded: MessageContract, Hashable {
+    public static let messageType = "payment.refunded.v1"
+    public var orderID: String
+    public var amount: Money
+
+    public init(orderID: String, amount: Money) {
+        self.orderID = orderID
+        self.amount = amount
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", amount }
+}

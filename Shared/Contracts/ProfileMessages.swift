@@ -44,3 +44,72 @@ public struct CustomerRejected: MessageContract, Hashable {
 
     enum CodingKeys: String, CodingKey { case customerID = "customerId", reason }
 }
+
+/// A customer as the profile service owns it.
+public struct Customer: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var email: String
+    public var phone: String?
+    public var shippingAddress: Address?
+    public var billingAddress: Address?
+    public var tier: CustomerTier
+    public var blocked: Bool
+    public var version: Int
+
+    public init(id: String, name: String, email: String, phone: String? = nil, shippingAddress: Address? = nil,
+                billingAddress: Address? = nil, tier: CustomerTier = .standard, blocked: Bool = false, version: Int = 1) {
+        self.id = id
+        self.name = name
+        self.email = email
+        self.phone = phone
+        self.shippingAddress = shippingAddress
+        self.billingAddress = billingAddress
+        self.tier = tier
+        self.blocked = blocked
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, email, phone, shippingAddress, billingAddress, tier, blocked, version
+    }
+
+    /// `tier`, `blocked` and `version` may be left out (standard, not blocked, 1).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id),
+            name: try container.decode(String.self, forKey: .name),
+            email: try container.decode(String.self, forKey: .email),
+            phone: try container.decodeIfPresent(String.self, forKey: .phone),
+            shippingAddress: try container.decodeIfPresent(Address.self, forKey: .shippingAddress),
+            billingAddress: try container.decodeIfPresent(Address.self, forKey: .billingAddress),
+            tier: try container.decodeIfPresent(CustomerTier.self, forKey: .tier) ?? .standard,
+            blocked: try container.decodeIfPresent(Bool.self, forKey: .blocked) ?? false,
+            version: try container.decodeIfPresent(Int.self, forKey: .version) ?? 1
+        )
+    }
+}
+
+/// Event: a customer was registered.
+public struct CustomerRegistered: MessageContract, Hashable {
+    public static let messageType = "profile.customer-registered.v1"
+    public var customer: Customer
+
+    public init(customer: Customer) {
+        self.customer = customer
+    }
+}
+
+/// Event: a customer's data changed; `customer` is the new state.
+public struct CustomerUpdated: MessageContract, Hashable {
+    public static let messageType = "profile.customer-updated.v1"
+    public var customer: Customer
+    /// The fields that changed, e.g. `["phone", "tier"]`.
+    public var changedFields: [String]
+
+    public init(customer: Customer, changedFields: [String]) {
+        self.customer = customer
+        self.changedFields = changedFields
+    }
+}

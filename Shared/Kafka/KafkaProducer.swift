@@ -50,27 +50,51 @@ public final class KafkaProducer: Service, Sendable {
 
     /// Produces `message` and waits for the broker to acknowledge it (all in-sync replicas).
     public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
-        let token: UInt = try tracker.state.withLock { state throws(KafkaError) in
+        try await send(contentsOf: [message])[0]
+    }
+
+    /// Produces `messages` in order and waits until the broker acknowledged all of them.
+    /// Messages for one partition keep their order (the producer is idempotent).
+    public func send(contentsOf messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
+        let tokens: [UInt] = try tracker.state.withLock { state throws(KafkaError) in
             guard !closed.load(ordering: .relaxed) else { throw KafkaError.shutdown }
-            let token = state.nextToken
-            state.nextToken &+= 1
-            state.pending[token] = .produced
-            return token
+            return messages.map { _ in
+                let token = state.nextToken
+                state.nextToken &+= 1
+                state.pending[token] = .produced
+                return token
+            }
         }
         do {
-            try await produce(message, token: token)
+            for (message, token) in zip(messages, tokens) {
+                try await produce(message, token: token)
+            }
         } catch {
-            tracker.state.withLock { _ = $0.pending.removeValue(forKey: token) }
+            // Reports for what was produced are dropped when they arrive.
+            tracker.state.withLock { state in tokens.forEach { state.pending.removeValue(forKey: $0) } }
             throw error
         }
-        return try await withCheckedThrowingContinuation { continuation in
+        var reports: [KafkaDeliveryReport] = []
+        reports.reserveCapacity(tokens.count)
+        for token in tokens {
+            reports.append(try await report(for: token))
+        }
+        return reports
+    }
+
+    private func report(for token: UInt) async throws -> KafkaDeliveryReport {
+        try await withCheckedThrowingContinuation { continuation in
             let early: Result<KafkaDeliveryReport, KafkaError>? = tracker.state.withLock { state in
-                if case .delivered(let result) = state.pending[token] {
+                switch state.pending[token] {
+                case .delivered(let result):
                     state.pending.removeValue(forKey: token)
                     return result
+                case .produced, .waiting:
+                    state.pending[token] = .waiting(continuation)
+                    return nil
+                case nil:
+                    return .failure(KafkaError.shutdown)
                 }
-                state.pending[token] = .waiting(continuation)
-                return nil
             }
             if let early { continuation.resume(with: early.mapError { $0 as any Error }) }
         }

@@ -21,6 +21,10 @@ public struct KafkaMessageBus: MessageBus {
         _ = try await producer.send(record)
     }
 
+    public func publish(contentsOf records: [KafkaProducerMessage]) async throws {
+        _ = try await producer.send(contentsOf: records)
+    }
+
     public func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
         var configuration = consumerDefaults
         configuration.groupID = subscription.groupID

@@ -35,6 +35,9 @@ public protocol MessageBus: Sendable {
     /// Publishes `record` and returns once the bus has durably accepted it.
     func publish(_ record: KafkaProducerMessage) async throws
 
+    /// Publishes `records` in order and returns once the bus has durably accepted all of them.
+    func publish(contentsOf records: [KafkaProducerMessage]) async throws
+
     /// Reads `subscription` and calls `handler` for each record, in order within a partition.
     /// A record counts as handled (its offset is committed) once `handler` returns; if
     /// `handler` throws, consumption stops and the error is rethrown, leaving the record
@@ -43,6 +46,12 @@ public protocol MessageBus: Sendable {
 }
 
 extension MessageBus {
+    public func publish(contentsOf records: [KafkaProducerMessage]) async throws {
+        for record in records {
+            try await publish(record)
+        }
+    }
+
     /// Publishes `envelope` to `topic`, keyed by the envelope's key.
     public func publish(_ envelope: Envelope, to topic: String) async throws {
         try await publish(envelope.record(topic: topic))

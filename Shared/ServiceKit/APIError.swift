@@ -23,7 +23,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(["error": ["code": code, "message": message]])
+        let data = try JSONEncoder.sortedKeys.encode(["error": ["code": code, "message": message]])
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],

@@ -43,8 +43,22 @@ public struct ServiceConfiguration: Sendable, Hashable {
 
     /// Reads every setting from `reader`, falling back to the defaults. Throws one
     /// `.invalidConfiguration` error naming the first bad value.
-    public init(service: String, defaultPort: Int, reader: ConfigReader) throws(ServiceKitError) {
+    ///
+    /// Per-process settings (`http.port`, `http.host`, `database.url`) are read first under
+    /// the service's name (`PAYMENT_HTTP_PORT`), then, when `shared` is true (a service in
+    /// its own process), without it (`HTTP_PORT`). Several services in one process
+    /// (`ensemble up`) pass `shared: false` so they do not all take the same port.
+    public init(service: String, defaultPort: Int, reader: ConfigReader, shared: Bool = true) throws(ServiceKitError) {
         self.init(serviceName: service, httpPort: defaultPort)
+        func local(_ key: String) -> (value: String, variable: String)? {
+            if let value = reader.string(forKey: ConfigKey(service + "." + key)) {
+                return (value, (service + "_" + key).uppercased().replacingOccurrences(of: ".", with: "_"))
+            }
+            if shared, let value = reader.string(forKey: ConfigKey(key)) {
+                return (value, key.uppercased().replacingOccurrences(of: ".", with: "_"))
+            }
+            return nil
+        }
 
         if let brokers = reader.string(forKey: "kafka.brokers") {
             do {
@@ -70,10 +84,10 @@ public struct ServiceConfiguration: Sendable, Hashable {
             kafka.properties = try Self.parseProperties(text)
         }
 
-        httpHost = reader.string(forKey: "http.host") ?? httpHost
-        if let text = reader.string(forKey: "http.port") {
+        httpHost = local("http.host")?.value ?? httpHost
+        if let (text, variable) = local("http.port") {
             guard let port = Int(text), (0...65535).contains(port) else {
-                throw .invalid("HTTP_PORT", text, expected: "a port number 0-65535")
+                throw .invalid(variable, text, expected: "a port number 0-65535")
             }
             httpPort = port
         }
@@ -90,9 +104,9 @@ public struct ServiceConfiguration: Sendable, Hashable {
             logFormat = format
         }
         dataDirectory = reader.string(forKey: "data.directory") ?? dataDirectory
-        if let url = reader.string(forKey: "database.url", isSecret: true), !url.isEmpty {
+        if let (url, variable) = local("database.url"), !url.isEmpty {
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.hasPrefix("sqlite://") else {
-                throw .invalid("DATABASE_URL", url.split(separator: "@").last.map(String.init) ?? url, expected: "postgres://user:password@host:port/database or sqlite://path")
+                throw .invalid(variable, url.split(separator: "@").last.map(String.init) ?? url, expected: "postgres://user:password@host:port/database or sqlite://path")
             }
             databaseURL = url
         }

@@ -1,0 +1,4 @@
+import InventoryCore
+import ServiceKit
+
+await ParticipantMain.run { _ in InventoryService() }

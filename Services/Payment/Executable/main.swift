@@ -1,0 +1,4 @@
+import PaymentCore
+import ServiceKit
+
+await ParticipantMain.run { reader in try PaymentService(reader: reader) }

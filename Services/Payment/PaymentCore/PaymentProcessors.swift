@@ -1,0 +1,42 @@
+import Contracts
+import Foundation
+import ServiceKit
+
+/// The two simulated card processors, each with its own faults (outage rate, latency),
+/// so a person can watch the orchestrator fall back from `primary` to `backup`.
+public struct PaymentProcessors: Sendable {
+    public var primary: FaultPlan.Rule
+    public var backup: FaultPlan.Rule
+    private let random: @Sendable () -> Double
+
+    public init(primary: FaultPlan.Rule = .init(), backup: FaultPlan.Rule = .init(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.primary = primary
+        self.backup = backup
+        self.random = random
+    }
+
+    /// Asks `processor` to authorize; returns an authorization id, or the outage reason.
+    public func authorize(_ processor: PaymentProcessor, orderID: String, amount: Money) async -> Result<String, ProcessorOutage> {
+        let rule = processor == .primary ? primary : backup
+        if rule.latency > .zero {
+            try? await Task.sleep(for: rule.latency)
+        }
+        if rule.failureRate > 0, random() < rule.failureRate {
+            return .failure(ProcessorOutage(reason: "processor \(processor.rawValue) is unavailable"))
+        }
+        return .success("AUTH-\(processor.rawValue.prefix(1).uppercased())-\(UUID().uuidString.prefix(8))")
+    }
+
+    public struct ProcessorOutage: Error, Sendable {
+        public let reason: String
+    }
+
+    /// Reads `PAYMENT_PRIMARY_FAULTS` / `PAYMENT_BACKUP_FAULTS`, e.g. `failure=1, latency=50ms`.
+    public static func parse(primary: String?, backup: String?) throws(ServiceKitError) -> PaymentProcessors {
+        func rule(_ text: String?, _ variable: String) throws(ServiceKitError) -> FaultPlan.Rule {
+            guard let text, !text.isEmpty else { return .init() }
+            return try FaultPlan.parse("*: " + text, variable: variable).rules["*"] ?? .init()
+        }
+        return PaymentProcessors(primary: try rule(primary, "PAYMENT_PRIMARY_FAULTS"), backup: try rule(backup, "PAYMENT_BACKUP_FAULTS"))
+    }
+}

@@ -1,0 +1,194 @@
+import Configuration
+import Contracts
+import Foundation
+import Hummingbird
+import Messaging
+import SQLKit
+import ServiceKit
+import Storage
+
+/// The payment service: authorizations through a primary or backup processor, capture,
+/// void and refund (compensations), a ledger per order, declines by rule.
+public struct PaymentService: Participant {
+    public let name = "payment"
+    public let defaultHTTPPort = 8082
+    public var migrations: [Migration] { [PaymentStore.migration] }
+    public let processors: PaymentProcessors
+    /// The limit of a customer without one of their own.
+    public let defaultLimit: Money
+
+    public init(processors: PaymentProcessors = PaymentProcessors(), defaultLimit: Money = 1000) {
+        self.processors = processors
+        self.defaultLimit = defaultLimit
+    }
+
+    /// Reads `PAYMENT_PRIMARY_FAULTS`, `PAYMENT_BACKUP_FAULTS` (e.g. `failure=1, latency=50ms`)
+    /// and `PAYMENT_DEFAULT_LIMIT` (e.g. `1000.00`).
+    public init(reader: ConfigReader) throws(ServiceKitError) {
+        let processors = try PaymentProcessors.parse(
+            primary: reader.string(forKey: "payment.primary.faults"),
+            backup: reader.string(forKey: "payment.backup.faults")
+        )
+        var limit: Money = 1000
+        if let text = reader.string(forKey: "payment.default.limit") {
+            guard let parsed = Money(text), parsed >= .zero else {
+                throw .invalid("PAYMENT_DEFAULT_LIMIT", text, expected: "an amount like 1000.00")
+            }
+            limit = parsed
+        }
+        self.init(processors: processors, defaultLimit: limit)
+    }
+
+    /// Demo limits: alice may spend 500, bob 5,000; everyone else `defaultLimit`.
+    public static let demoLimits: [(String, Money)] = [("alice", 500), ("bob", 5000)]
+
+    /// What the processor said, decided before the transaction.
+    enum ProcessorAnswer: Sendable {
+        case notNeeded
+        case authorized(String)
+        case outage(String)
+    }
+
+    public func commands(_ context: ParticipantContext, router: inout MessageRouter) {
+        let processors = self.processors
+        let defaultLimit = self.defaultLimit
+        let database = context.database
+        context.handle(AuthorizePayment.self, in: &router, prepare: { command, _ -> ProcessorAnswer? in
+            if let problem = PaymentRules.problem(amount: command.amount, cardNumber: command.cardNumber) {
+                throw MessageRejection("order \(command.orderID): \(problem)")
+            }
+            let (existing, limit) = try await database.read { sql in
+                (try await PaymentStore.payment(order: command.orderID, in: sql), try await PaymentStore.limit(customer: command.customerID, in: sql))
+            }
+            if let existing, existing.status == .authorized || existing.status == .captured { return .notNeeded }
+            if PaymentRules.declineReason(amount: command.amount, cardNumber: command.cardNumber, limit: limit ?? defaultLimit) != nil { return .notNeeded }
+            switch await processors.authorize(command.processor, orderID: command.orderID, amount: command.amount) {
+            case .success(let id): return .authorized(id)
+            case .failure(let outage): return .outage(outage.reason)
+            }
+        }) { command, _, answer, sql in
+            try await Self.authorize(command, answer: answer ?? .notNeeded, defaultLimit: defaultLimit, in: sql)
+        }
+        context.handle(CapturePayment.self, in: &router) { command, _, sql in
+            guard var payment = try await PaymentStore.payment(order: command.orderID, in: sql),
+                  payment.status == .authorized || payment.status == .captured else {
+                throw MessageRejection("order \(command.orderID) has no authorization to capture")
+            }
+            if payment.status == .authorized {
+                payment.status = .captured
+                try await PaymentStore.save(payment, in: sql)
+                try await PaymentStore.record(order: payment.orderID, "capture", amount: payment.amount, processor: payment.processor, in: sql)
+            }
+            return .replyAndPublish(PaymentCaptured(orderID: payment.orderID, amount: payment.amount))
+        }
+        context.handle(VoidPayment.self, in: &router) { command, _, sql in
+            guard var payment = try await PaymentStore.payment(order: command.orderID, in: sql) else {
+                return .replyAndPublish(PaymentVoided(orderID: command.orderID, amount: .zero))
+            }
+            switch payment.status {
+            case .authorized:
+                payment.status = .voided
+                try await PaymentStore.save(payment, in: sql)
+                try await PaymentStore.record(order: payment.orderID, "void", amount: payment.amount, processor: payment.processor, in: sql)
+                return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: payment.amount))
+            case .voided:
+                return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: payment.amount))
+            case .declined:
+                return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: .zero))
+            case .captured, .refunded:
+                throw MessageRejection("order \(command.orderID) was captured; it needs a refund, not a void")
+            }
+        }
+        context.handle(RefundPayment.self, in: &router) { command, _, sql in
+            guard var payment = try await PaymentStore.payment(order: command.orderID, in: sql),
+                  payment.status == .captured || payment.status == .refunded else {
+                return .replyAndPublish(PaymentRefunded(orderID: command.orderID, amount: .zero))
+            }
+            if payment.status == .captured {
+                payment.status = .refunded
+                try await PaymentStore.save(payment, in: sql)
+                try await PaymentStore.record(order: payment.orderID, "refund", amount: payment.amount, processor: payment.processor, in: sql)
+            }
+            return .replyAndPublish(PaymentRefunded(orderID: payment.orderID, amount: payment.amount))
+        }
+    }
+
+    static func authorize(_ command: AuthorizePayment, answer: ProcessorAnswer, defaultLimit: Money, in sql: any SQLDatabase) async throws -> CommandOutcome {
+        if let existing = try await PaymentStore.payment(order: command.orderID, in: sql),
+           existing.status == .authorized || existing.status == .captured {
+            return .replyAndPublish(PaymentAuthorized(
+                orderID: existing.orderID, authorizationID: existing.authorizationID ?? "", amount: existing.amount, processor: existing.processor ?? command.processor
+            ))
+        }
+        let limit = try await PaymentStore.limit(customer: command.customerID, in: sql) ?? defaultLimit
+        if let reason = PaymentRules.declineReason(amount: command.amount, cardNumber: command.cardNumber, limit: limit) {
+            try await PaymentStore.save(.init(orderID: command.orderID, customerID: command.customerID, amount: command.amount, status: .declined, processor: command.processor), in: sql)
+            try await PaymentStore.record(order: command.orderID, "decline", amount: command.amount, processor: command.processor, detail: reason, in: sql)
+            return .replyAndPublish(PaymentDeclined(orderID: command.orderID, reason: reason))
+        }
+        switch answer {
+        case .authorized(let authorizationID):
+            try await PaymentStore.save(.init(
+                orderID: command.orderID, customerID: command.customerID, amount: command.amount,
+                status: .authorized, processor: command.processor, authorizationID: authorizationID
+            ), in: sql)
+            try await PaymentStore.record(order: command.orderID, "authorize", amount: command.amount, processor: command.processor, in: sql)
+            return .replyAndPublish(PaymentAuthorized(orderID: command.orderID, authorizationID: authorizationID, amount: command.amount, processor: command.processor))
+        case .outage(let reason):
+            try await PaymentStore.record(order: command.orderID, "processor-error", amount: command.amount, processor: command.processor, detail: reason, in: sql)
+            return .replyAndPublish(PaymentFailed(orderID: command.orderID, processor: command.processor, reason: reason))
+        case .notNeeded:
+            // The state changed between the check and the transaction; let the retry decide.
+            throw PaymentRetry()
+        }
+    }
+
+    struct PaymentRetry: Error, CustomStringConvertible {
+        var description: String { "the payment changed while the processor was asked; retrying" }
+    }
+
+    public func seed(_ context: ParticipantContext) async throws {
+        try await context.database.transaction { sql in
+            guard try await PaymentStore.limitCount(in: sql) == 0 else { return }
+            for (customer, limit) in Self.demoLimits {
+                try await PaymentStore.setLimit(customer: customer, limit, in: sql)
+            }
+        }
+    }
+
+    struct PaymentView: Codable {
+        var payment: PaymentStore.Payment
+        var ledger: [PaymentStore.LedgerEntry]
+    }
+
+    struct LimitBody: Codable {
+        var limit: Money
+    }
+
+    public func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>) {
+        let database = context.database
+        let defaultLimit = self.defaultLimit
+        router.get("payments") { request, _ -> Response in
+            guard let order = request.uri.queryParameters["orderId"].map(String.init), !order.isEmpty else {
+                throw APIError.badRequest("the orderId query parameter is required", code: "missing-parameter")
+            }
+            let views: [PaymentView] = try await database.read { sql in
+                guard let payment = try await PaymentStore.payment(order: order, in: sql) else { return [] }
+                return [PaymentView(payment: payment, ledger: try await PaymentStore.ledger(order: order, in: sql))]
+            }
+            return try ServiceHTTPServer.jsonResponse(.ok, views)
+        }
+        router.get("limits/:customer") { _, context -> Response in
+            let customer = try context.parameters.require("customer")
+            let limit = try await database.read { try await PaymentStore.limit(customer: customer, in: $0) }
+            return try ServiceHTTPServer.jsonResponse(.ok, LimitBody(limit: limit ?? defaultLimit))
+        }
+        router.put("limits/:customer") { request, context -> Response in
+            let customer = try context.parameters.require("customer")
+            let body = try await request.decodeJSON(LimitBody.self, context: context)
+            guard body.limit >= .zero else { throw APIError.badRequest("limit must not be negative", code: "invalid-limit") }
+            try await database.transaction { try await PaymentStore.setLimit(customer: customer, body.limit, in: $0) }
+            return try ServiceHTTPServer.jsonResponse(.ok, body)
+        }
+    }
+}

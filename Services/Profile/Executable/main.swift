@@ -1,0 +1,4 @@
+import ProfileCore
+import ServiceKit
+
+await ParticipantMain.run { _ in ProfileService() }

@@ -1,0 +1,4 @@
+import ShippingCore
+import ServiceKit
+
+await ParticipantMain.run { _ in ShippingService() }

@@ -1,0 +1,82 @@
+import Contracts
+import Hummingbird
+import Logging
+import Messaging
+import SQLKit
+import Storage
+
+/// A participant service (payment, inventory, shipping, profile): its schema, its command
+/// handlers, its HTTP routes and its demo data. `ParticipantHost` runs it.
+public protocol Participant: Sendable {
+    /// `payment`, `inventory`, ...: names its topics, consumer group, database and metrics.
+    var name: String { get }
+    var defaultHTTPPort: Int { get }
+    /// The service's own tables, after the inbox and outbox.
+    var migrations: [Migration] { get }
+    /// Registers one handler per command type, through `context.handle`.
+    func commands(_ context: ParticipantContext, router: inout MessageRouter)
+    /// Adds the service's read (and admin) endpoints.
+    func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>)
+    /// Inserts the demo data when the database is new; does nothing otherwise.
+    func seed(_ context: ParticipantContext) async throws
+}
+
+/// What a participant's handlers and routes work with.
+public struct ParticipantContext: Sendable {
+    public let name: String
+    public let database: any Database
+    public let executor: CommandExecutor
+    public let faults: FaultInjector
+    public let logger: Logger
+
+    public init(name: String, database: any Database, executor: CommandExecutor, faults: FaultInjector, logger: Logger) {
+        self.name = name
+        self.database = database
+        self.executor = executor
+        self.faults = faults
+        self.logger = logger
+    }
+
+    /// Registers a command handler with exactly-once effects (inbox and outbox in one
+    /// transaction) and the configured fault injection.
+    public func handle<C: MessageContract>(
+        _ type: C.Type,
+        in router: inout MessageRouter,
+        _ logic: @escaping @Sendable (C, Envelope, any SQLDatabase) async throws -> CommandOutcome
+    ) {
+        handle(type, in: &router, prepare: { _, _ in () }) { command, envelope, _, sql in
+            try await logic(command, envelope, sql)
+        }
+    }
+
+    /// Like `handle(_:in:_:)`, with a `prepare` step that runs before the transaction, for
+    /// slow work that must not hold the database (a call to a payment processor). It is
+    /// skipped for a message the inbox already holds.
+    public func handle<C: MessageContract, Prepared: Sendable>(
+        _ type: C.Type,
+        in router: inout MessageRouter,
+        prepare: @escaping @Sendable (C, Envelope) async throws -> Prepared?,
+        _ logic: @escaping @Sendable (C, Envelope, Prepared?, any SQLDatabase) async throws -> CommandOutcome
+    ) {
+        let executor = self.executor
+        let faults = self.faults
+        let database = self.database
+        let service = self.name
+        router.on(C.self) { command, envelope in
+            switch await faults.decide(messageType: C.messageType) {
+            case .drop:
+                return
+            case .fail(let reason):
+                try await executor.execute(command, envelope: envelope) { _, _ in
+                    CommandOutcome(reply: CommandFailed(service: service, commandType: C.messageType, reason: reason))
+                }
+            case .proceed:
+                let seen = try await database.read { try await Inbox.replies(for: envelope.messageID, in: $0) != nil }
+                let prepared = seen ? nil : try await prepare(command, envelope)
+                try await executor.execute(command, envelope: envelope) { command, sql in
+                    try await logic(command, envelope, prepared, sql)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Logging
+import Messaging
+import Metrics
+import ServiceLifecycle
+
+/// Publishes the outbox, oldest first, and deletes what the bus accepted.
+///
+/// Writers call `wake()` right after their transaction commits, so a message leaves at
+/// once; the relay also looks every `pollInterval` as a safety net (and at start-up, which
+/// is how messages written just before a crash get out). On graceful shutdown it drains
+/// once more. A publish failure keeps the rows and retries with backoff: nothing is lost,
+/// and a message may be published twice, which the consumers' inboxes absorb.
+public final class OutboxRelay: Service, Sendable {
+    private let database: any Database
+    private let bus: any MessageBus
+    private let logger: Logger
+    private let pollInterval: Duration
+    private let batchSize: Int
+    private let signal = WakeSignal()
+    private let backlog: Gauge
+    private let published: Counter
+
+    public init(database: any Database, bus: any MessageBus, service: String, logger: Logger, pollInterval: Duration = .seconds(1), batchSize: Int = 256) {
+        self.database = database
+        self.bus = bus
+        self.logger = logger
+        self.pollInterval = pollInterval
+        self.batchSize = batchSize
+        self.backlog = Gauge(label: "ensemble_outbox_backlog", dimensions: [("service", service)])
+        self.published = Counter(label: "ensemble_outbox_published_total", dimensions: [("service", service)])
+    }
+
+    /// Asks the relay to publish now.
+    public func wake() {
+        signal.signal()
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var failures = 0
+            while !Task.isCancelled {
+                do {
+                    try await self.drain()
+                    failures = 0
+                    await self.signal.wait(timeout: self.pollInterval)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    failures += 1
+                    let delay = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(100), multiplier: 2, maxBackoff: .seconds(5)).backoff(after: failures)
+                    self.logger.warning("outbox publish failed; retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                }
+            }
+        }
+        // Shutting down: one last attempt for what was committed meanwhile.
+        do {
+            try await drain()
+        } catch {
+            logger.warning("outbox not drained at shutdown; it is published after the next start", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Publishes everything pending; returns how many messages went out.
+    @discardableResult
+    public func drain() async throws -> Int {
+        var total = 0
+        while true {
+            let batch = try await database.read { [batchSize] sql in
+                try await Outbox.pending(limit: batchSize, in: sql)
+            }
+            guard !batch.isEmpty else { break }
+            try await bus.publish(contentsOf: batch.map(\.message.record))
+            let ids = batch.map(\.id)
+            try await database.transaction { sql in
+                try await Outbox.remove(ids: ids, in: sql)
+            }
+            total += batch.count
+            published.increment(by: batch.count)
+            if batch.count < batchSize { break }
+        }
+        let remaining = try await database.read { sql in try await Outbox.count(in: sql) }
+        backlog.record(remaining)
+        return total
+    }
+}

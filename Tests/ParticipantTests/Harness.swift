@@ -1,0 +1,99 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import MessagingTesting
+import ServiceKit
+import Storage
+import Testing
+
+/// Runs one participant over the in-memory bus with a temporary SQLite file.
+struct Harness: Sendable {
+    static let replies = "test.replies"
+    let bus: InMemoryMessageBus
+    let database: SQLiteStore
+    let relay: OutboxRelay
+    let consumer: MessageConsumer
+    let settings: ParticipantSettings
+    let context: ParticipantContext
+
+    static func make(_ participant: some Participant, faults: FaultPlan = .none, database: SQLiteStore? = nil, bus: InMemoryMessageBus = InMemoryMessageBus()) async throws -> Harness {
+        var logger = Logger(label: "test.\(participant.name)")
+        logger.logLevel = .error
+        let database = if let database { database } else { try await SQLiteStore.open(path: temporaryDatabasePath(), logger: logger) }
+        var settings = ParticipantSettings(name: participant.name, service: ServiceConfiguration(serviceName: participant.name, httpPort: 0), faults: faults)
+        settings.service.logLevel = .error
+        let host = try await ParticipantHost.open(participant, settings: settings, database: database, bus: bus, health: HealthState(), metrics: nil, logger: logger)
+        return Harness(bus: bus, database: database, relay: host.relay, consumer: host.consumer, settings: settings, context: host.context)
+    }
+
+    static func temporaryDatabasePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ensemble-test-\(UUID().uuidString).sqlite").path
+    }
+
+    /// Runs the consumer and the outbox relay while `body` runs.
+    func running<T: Sendable>(relay runRelay: Bool = true, _ body: @Sendable (Harness) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await consumer.run(); return nil }
+            if runRelay { group.addTask { try await relay.run(); return nil } }
+            let result = try await body(self)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// Publishes `command` to the service's commands topic, replying to `test.replies`.
+    @discardableResult
+    func send(_ command: some MessageContract, correlation: String, messageID: UUID = UUID()) async throws -> Envelope {
+        let envelope = try Envelope(command, correlationID: correlation, replyTo: Self.replies, messageID: messageID)
+        try await bus.publish(envelope, to: settings.commandsTopic)
+        return envelope
+    }
+
+    /// Publishes the same envelope again (a redelivery).
+    func resend(_ envelope: Envelope) async throws {
+        try await bus.publish(envelope, to: settings.commandsTopic)
+    }
+
+    /// The replies to `command`, waiting until there are `count` of them.
+    func replies(to command: Envelope, count: Int = 1, timeout: Duration = .seconds(5)) async throws -> [Envelope] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let found = bus.envelopes(in: Self.replies).filter { $0.causationID == command.messageID }
+            if found.count >= count { return found }
+            guard ContinuousClock.now < deadline else {
+                throw HarnessTimeout(what: "\(count) replies to \(command.messageType), got \(found.count)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// The single reply to `command`, decoded as `M`.
+    func reply<M: MessageContract>(to command: Envelope, as type: M.Type) async throws -> M {
+        let envelope = try #require(try await replies(to: command).first)
+        #expect(envelope.messageType == M.messageType, "reply type")
+        return try envelope.decode(M.self)
+    }
+
+    var events: [Envelope] { bus.envelopes(in: settings.eventsTopic) }
+
+    var deadLetters: [Envelope] { bus.envelopes(in: TopicCatalog.deadLetter(for: settings.commandsTopic)) }
+
+    func outboxCount() async throws -> Int {
+        try await database.read { try await Outbox.count(in: $0) }
+    }
+}
+
+struct HarnessTimeout: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls until `condition` holds or fails the test after `timeout`.
+func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw HarnessTimeout(what: what) }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
