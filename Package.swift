@@ -202,7 +202,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Kafka", "Messaging", "Contracts", "ServiceKit", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore"],
+            dependencies: [
+                "Kafka", "Messaging", "Contracts", "ServiceKit", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             path: "Tests/IntegrationTests"
         ),
     ]

@@ -68,7 +68,7 @@ public struct MessageConsumer: Service {
         while true {
             do {
                 try await prepared()
-                MessagingMetrics.handled(type: envelope.messageType, outcome: "ok", duration: ContinuousClock.now - started)
+                MessagingMetrics.handled(consumer: name, type: envelope.messageType, outcome: "ok", duration: ContinuousClock.now - started)
                 return
             } catch let rejection as MessageRejection {
                 try await deadLetter(record, MessagingError(code: .rejected, message: rejection.reason), messageType: envelope.messageType, logger: logger)
@@ -83,7 +83,7 @@ public struct MessageConsumer: Service {
                 }
                 let delay = retry.backoff(after: attempt)
                 logger.warning("handler failed, retrying", metadata: ["attempt": "\(attempt)", "retry.in": "\(delay)", "error": "\(error)"])
-                MessagingMetrics.retried(type: envelope.messageType)
+                MessagingMetrics.retried(consumer: name, type: envelope.messageType)
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
@@ -111,7 +111,7 @@ public struct MessageConsumer: Service {
         while true {
             do {
                 try await bus.publish(letter)
-                MessagingMetrics.deadLettered(topic: record.topic, reason: error.code.rawValue, type: messageType)
+                MessagingMetrics.deadLettered(consumer: name, topic: record.topic, reason: error.code.rawValue, type: messageType)
                 return
             } catch {
                 // Without the dead letter the record must not be committed: keep trying a while, then stop.

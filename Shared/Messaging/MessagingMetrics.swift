@@ -2,19 +2,19 @@ import Metrics
 
 /// The metrics every message consumer reports.
 enum MessagingMetrics {
-    static func handled(type: String, outcome: String, duration: Duration) {
-        Counter(label: "ensemble_messages_handled_total", dimensions: [("type", type), ("outcome", outcome)]).increment()
-        Metrics.Timer(label: "ensemble_message_handler_duration_seconds", dimensions: [("type", type)], preferredDisplayUnit: .seconds)
+    static func handled(consumer: String, type: String, outcome: String, duration: Duration) {
+        Counter(label: "ensemble_messages_handled_total", dimensions: [("consumer", consumer), ("type", type), ("outcome", outcome)]).increment()
+        Metrics.Timer(label: "ensemble_message_handler_duration_seconds", dimensions: [("consumer", consumer), ("type", type)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(duration.nanoseconds)
     }
 
-    static func retried(type: String) {
-        Counter(label: "ensemble_message_retries_total", dimensions: [("type", type)]).increment()
+    static func retried(consumer: String, type: String) {
+        Counter(label: "ensemble_message_retries_total", dimensions: [("consumer", consumer), ("type", type)]).increment()
     }
 
-    static func deadLettered(topic: String, reason: String, type: String) {
-        Counter(label: "ensemble_dead_letters_total", dimensions: [("topic", topic), ("reason", reason)]).increment()
-        Counter(label: "ensemble_messages_handled_total", dimensions: [("type", type), ("outcome", "dead-lettered")]).increment()
+    static func deadLettered(consumer: String, topic: String, reason: String, type: String) {
+        Counter(label: "ensemble_dead_letters_total", dimensions: [("consumer", consumer), ("topic", topic), ("reason", reason)]).increment()
+        Counter(label: "ensemble_messages_handled_total", dimensions: [("consumer", consumer), ("type", type), ("outcome", "dead-lettered")]).increment()
     }
 }
 

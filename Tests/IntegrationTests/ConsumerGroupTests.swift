@@ -31,9 +31,9 @@ final class RecordingConsumer: Sendable {
 }
 
 /// Polls `condition` until it holds; throws after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () -> Bool) async throws {
+func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
-    while !condition() {
+    while try await !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut(what: what, timeout: timeout) }
         try await Task.sleep(for: .milliseconds(20))
     }

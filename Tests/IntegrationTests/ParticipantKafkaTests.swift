@@ -1,0 +1,194 @@
+import Contracts
+import Foundation
+import InventoryCore
+import Kafka
+import Logging
+import Messaging
+import PaymentCore
+import ProfileCore
+import SQLKit
+import ServiceKit
+import ShippingCore
+import Storage
+import Testing
+
+/// One participant over the real broker, on its own topics and a temporary database.
+struct KafkaParticipant: Sendable {
+    let name: String
+    let settings: ParticipantSettings
+    let replies: String
+    let producer: KafkaProducer
+    let bus: KafkaMessageBus
+    let databasePath: String
+
+    init(_ name: String) async throws {
+        self.name = name
+        let run = TestBroker.unique(name)
+        var settings = ParticipantSettings(name: name, service: ServiceConfiguration(serviceName: name, httpPort: 0))
+        settings.commandsTopic = "\(run).commands"
+        settings.eventsTopic = "\(run).events"
+        settings.groupID = "\(run)-group"
+        self.settings = settings
+        replies = "\(run).replies"
+        for topic in [settings.commandsTopic, settings.eventsTopic, replies, TopicCatalog.deadLetter(for: settings.commandsTopic)] {
+            try await TestBroker.createTopic(topic, partitions: 2)
+        }
+        let client = try TestBroker.client()
+        producer = try KafkaProducer(configuration: .init(client: client), logger: TestBroker.logger)
+        bus = KafkaMessageBus(producer: producer, consumerDefaults: KafkaConsumerConfiguration(client: client, groupID: "unused", consumption: .subscribe([])), logger: TestBroker.logger)
+        databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("\(run).sqlite").path
+    }
+
+    var participant: any Participant {
+        switch name {
+        case "profile": ProfileService()
+        case "inventory": InventoryService()
+        case "payment": PaymentService()
+        default: ShippingService()
+        }
+    }
+
+    /// Opens the service on its database and runs its consumer (and relay, unless told not to)
+    /// while `body` runs.
+    func running<T: Sendable>(relay runRelay: Bool = true, _ body: @Sendable (SQLiteStore) async throws -> T) async throws -> T {
+        let database = try await SQLiteStore.open(path: databasePath, logger: TestBroker.logger)
+        let host = try await ParticipantHost.open(participant, settings: settings, database: database, bus: bus, health: HealthState(), metrics: nil, logger: TestBroker.logger)
+        let relay = host.relay
+        let consumer = host.consumer
+        let result = try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await consumer.run(); return nil }
+            if runRelay { group.addTask { try await relay.run(); return nil } }
+            let result = try await body(database)
+            group.cancelAll()
+            return result
+        }
+        try await database.close()
+        return result
+    }
+
+    func recorder(_ topic: String) throws -> RecordingConsumer {
+        try RecordingConsumer(topic, configuration: KafkaConsumerConfiguration(
+            client: try TestBroker.client(), groupID: TestBroker.unique("rec"),
+            consumption: .assign((0..<2).map { KafkaTopicPartition(topic: topic, partition: Int32($0), start: .beginning) })
+        ))
+    }
+
+    func send(_ envelope: Envelope) async throws {
+        try await bus.publish(envelope, to: settings.commandsTopic)
+    }
+}
+
+/// A command for each service, the reply it should get, and a query whose single value
+/// shows the command's effect (with the value expected after it took effect once).
+struct ServiceCase: Sendable, CustomStringConvertible {
+    let service: String
+    let command: @Sendable () throws -> (String, Envelope)
+    let replyType: String
+    let effect: String
+    let expected: Int
+    var description: String { service }
+
+    static let all: [ServiceCase] = [
+        ServiceCase(service: "profile", command: { ("o-p", try Envelope(VerifyCustomer(customerID: "bob"), correlationID: "o-p")) },
+                    replyType: CustomerVerified.messageType, effect: "SELECT COUNT(*) AS n FROM inbox", expected: 1),
+        ServiceCase(service: "inventory", command: { ("o-i", try Envelope(ReserveStock(orderID: "o-i", lines: [OrderLine(sku: "SKU-MUG", quantity: 2, unitPrice: 7)]), correlationID: "o-i")) },
+                    replyType: StockReserved.messageType, effect: "SELECT reserved AS n FROM stock WHERE sku = 'SKU-MUG'", expected: 2),
+        ServiceCase(service: "payment", command: { ("o-y", try Envelope(AuthorizePayment(orderID: "o-y", customerID: "bob", amount: 20, cardNumber: "4111111111111111"), correlationID: "o-y")) },
+                    replyType: PaymentAuthorized.messageType, effect: "SELECT COUNT(*) AS n FROM ledger", expected: 1),
+        ServiceCase(service: "shipping", command: { ("o-s", try Envelope(ScheduleShipment(orderID: "o-s", shipTo: Address(name: "B", line1: "1", city: "C", postalCode: "1", country: "US")), correlationID: "o-s")) },
+                    replyType: ShipmentScheduled.messageType, effect: "SELECT COUNT(*) AS n FROM shipments", expected: 1),
+    ]
+}
+
+@Suite("Participants over a real broker", .serialized)
+struct ParticipantKafkaTests {
+    private func command(_ test: ServiceCase, replyTo: String) throws -> Envelope {
+        var (_, envelope) = try test.command()
+        envelope.replyTo = replyTo
+        return envelope
+    }
+
+    @Test("a command gets its reply and its event; sent twice it has one effect and two identical replies", arguments: ServiceCase.all)
+    func replyEventAndDuplicate(_ test: ServiceCase) async throws {
+        let service = try await KafkaParticipant(test.service)
+        let replies = try service.recorder(service.replies)
+        let events = try service.recorder(service.settings.eventsTopic)
+        let command = try command(test, replyTo: service.replies)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await service.producer.run() }
+            tasks.addTask { try await replies.run() }
+            tasks.addTask { try await events.run() }
+            try await service.running { database in
+                try await service.send(command)
+                try await service.send(command)
+                try await eventually("two replies and one event", timeout: .seconds(40)) {
+                    replies.messages.count >= 2 && events.messages.count >= 1
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                let answers = try replies.messages.map { try Envelope(record: $0) }
+                #expect(answers.count == 2)
+                #expect(answers.allSatisfy { $0.messageType == test.replyType && $0.causationID == command.messageID })
+                #expect(answers.first == answers.last, "identical replies: same message id, headers and body")
+                let published = try events.messages.map { try Envelope(record: $0) }
+                #expect(published.count == 1, "one event")
+                #expect(published.first?.messageType == test.replyType)
+                let effect = try await database.read { try await $0.raw(SQLQueryString(test.effect)).first()!.decode(column: "n", as: Int.self) }
+                #expect(effect == test.expected, "one effect")
+            }
+            tasks.cancelAll()
+        }
+    }
+
+    @Test("a poison command lands in the dead-letter topic and the next one is handled", arguments: ServiceCase.all)
+    func poison(_ test: ServiceCase) async throws {
+        let service = try await KafkaParticipant(test.service)
+        let replies = try service.recorder(service.replies)
+        let letters = try service.recorder(TopicCatalog.deadLetter(for: service.settings.commandsTopic))
+        let command = try command(test, replyTo: service.replies)
+        var malformed = command
+        malformed.messageID = UUID()
+        malformed.body = Data(#"{"unexpected": true}"#.utf8)
+        let poison = malformed
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await service.producer.run() }
+            tasks.addTask { try await replies.run() }
+            tasks.addTask { try await letters.run() }
+            try await service.running { _ in
+                try await service.send(poison)
+                try await service.send(command)
+                try await eventually("a dead letter and a reply", timeout: .seconds(40)) { letters.messages.count == 1 && replies.messages.count == 1 }
+                let letter = try #require(letters.messages.first)
+                #expect(letter.headers.string(for: DeadLetterHeader.reason) == "malformed-body")
+                #expect(letter.headers.string(for: "message-id") == poison.messageID.uuidString.lowercased())
+            }
+            tasks.cancelAll()
+        }
+    }
+
+    @Test("stopped after its transaction, before publishing, it publishes the reply after restart", arguments: ServiceCase.all)
+    func restartPublishesOutbox(_ test: ServiceCase) async throws {
+        let service = try await KafkaParticipant(test.service)
+        let replies = try service.recorder(service.replies)
+        let command = try command(test, replyTo: service.replies)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await service.producer.run() }
+            tasks.addTask { try await replies.run() }
+            try await service.running(relay: false) { database in
+                try await service.send(command)
+                try await eventually("the committed transaction", timeout: .seconds(40)) {
+                    (try? await database.read { try await Outbox.count(in: $0) }) == 2
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(replies.messages.isEmpty, "nothing published before the restart")
+            try await service.running { database in
+                try await eventually("the reply after restart", timeout: .seconds(40)) { replies.messages.count == 1 }
+                let reply = try Envelope(record: try #require(replies.messages.first))
+                #expect(reply.messageType == test.replyType)
+                #expect(reply.causationID == command.messageID)
+                #expect(try await database.read { try await Outbox.count(in: $0) } == 0)
+            }
+            tasks.cancelAll()
+        }
+    }
+}
