@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "ensemble-inventory", targets: ["InventoryService"]),
         .executable(name: "ensemble-payment", targets: ["PaymentService"]),
         .executable(name: "ensemble-shipping", targets: ["ShippingService"]),
+        .executable(name: "ensemble-orchestrator", targets: ["OrchestratorService"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "Contracts", targets: ["Contracts"]),
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
@@ -156,6 +158,22 @@ let package = Package(
             dependencies: ["ShippingCore", "ServiceKit"],
             path: "Services/Shipping/Executable"
         ),
+        .target(
+            name: "OrchestratorCore",
+            dependencies: [
+                "Contracts", "Kafka", "Messaging", "ServiceKit", "Storage",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Services/Orchestrator/OrchestratorCore"
+        ),
+        .executableTarget(
+            name: "OrchestratorService",
+            dependencies: ["OrchestratorCore", "ServiceKit"],
+            path: "Services/Orchestrator/Executable"
+        ),
         .executableTarget(
             name: "Ensemble",
             dependencies: [
@@ -163,7 +181,7 @@ let package = Package(
                 "Messaging",
                 "Contracts",
                 "ServiceKit",
-                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore",
+                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

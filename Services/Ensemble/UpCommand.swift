@@ -3,6 +3,7 @@ import Configuration
 import Foundation
 import InventoryCore
 import Kafka
+import OrchestratorCore
 import Logging
 import Messaging
 import PaymentCore
@@ -47,7 +48,13 @@ struct UpCommand: AsyncParsableCommand {
             settings.service.dataDirectory = configuration.dataDirectory
             return settings
         }
-        services.append(Stack(configuration: configuration, broker: broker, participants: zip(participants, settings).map { ($0, $1) }, metrics: metrics, logger: logger))
+        var orchestrator = try ServiceConfiguration(service: OrchestratorService.name, defaultPort: OrchestratorService.defaultHTTPPort, reader: reader, shared: false)
+        orchestrator.kafka = configuration.kafka
+        orchestrator.dataDirectory = configuration.dataDirectory
+        services.append(Stack(
+            configuration: configuration, broker: broker, participants: zip(participants, settings).map { ($0, $1) },
+            orchestrator: orchestrator, metrics: metrics, logger: logger
+        ))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -65,6 +72,7 @@ struct Stack: Service {
     let configuration: ServiceConfiguration
     let broker: EmbeddedBroker?
     let participants: [(any Participant, ParticipantSettings)]
+    let orchestrator: ServiceConfiguration
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
@@ -81,6 +89,11 @@ struct Stack: Service {
             rows.append("  \(name)  http://\(settings.service.httpHost):\(settings.service.httpPort)  (\(settings.service.dataDirectory)/\(participant.name).sqlite)")
         }
 
+        let health = HealthState()
+        let orchestratorService = try await OrchestratorService.open(settings: orchestrator, bus: kafka.bus, health: health, metrics: metrics, logger: logger)
+        services += orchestratorService.services { _ in health.set("started", ready: true) }
+        rows.insert("  orchestrator http://\(orchestrator.httpHost):\(orchestrator.httpPort)  (\(orchestrator.dataDirectory)/orchestrator.sqlite)", at: 0)
+
         let servers = configuration.kafka.bootstrapServers.joined(separator: ",")
         let kind = broker == nil ? "external broker" : "embedded Tansu, memory storage"
         Console.say("""
@@ -89,10 +102,10 @@ struct Stack: Service {
           Kafka        \(servers)  (\(kind)); \(TopicCatalog.allTopics.count) topics, \(TopicCatalog.partitions) partitions each
         \(rows.joined(separator: "\n"))
 
-        Try:
-          curl -s localhost:8085/customers/bob
-          curl -s localhost:8083/stock/SKU-COFFEE
-          curl -s localhost:8082/limits/alice
+        Place an order:
+          curl -s -X POST localhost:\(orchestrator.httpPort)/orders -H 'Content-Type: application/json' -d '{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111111111111111"}, "shipTo": {"name": "Bob Example", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}'
+          .build/debug/ensemble order place --customer bob --item SKU-COFFEE:2
+          .build/debug/ensemble order show <order id>
 
         Press Ctrl-C to stop.
         """)

@@ -139,6 +139,15 @@ public final class KafkaProducer: Service, Sendable {
         try await client.checkConnection(servers: configuration.client.bootstrapServers.joined(separator: ","), timeout: timeout)
     }
 
+    /// Fetches the metadata of `topics` ahead of the first message to them (otherwise the
+    /// first send to each topic waits for librdkafka to learn its partitions and leaders).
+    public func prepare(topics: [String], timeout: Duration) async throws(KafkaError) {
+        let client = self.client
+        try await DedicatedThread.perform { () throws(KafkaError) in
+            try client.knowTopics(topics, timeoutMilliseconds: Int32(clamping: timeout.wholeMilliseconds))
+        }
+    }
+
     public func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
             await DedicatedThread.run(name: "kafka-producer-poll") { [self] in

@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// Owns one librdkafka handle (`rd_kafka_t`) and the callbacks registered on it.
 ///
@@ -62,7 +63,31 @@ final class RDKafkaClient: @unchecked Sendable {
 
     private let kind: Kind
 
+    /// Topic handles made by `knowTopics`, released before the client.
+    private let topicHandles = Mutex<[String: RDKafkaHandle]>([:])
+
+    /// Makes librdkafka know `topics` now (it fetches their metadata), so the first message
+    /// to each of them does not wait for a metadata round trip.
+    func knowTopics(_ topics: [String], timeoutMilliseconds: Int32) throws(KafkaError) {
+        topicHandles.withLock { handles in
+            for topic in topics where handles[topic] == nil {
+                if let made = rd_kafka_topic_new(handle, topic, nil) {
+                    handles[topic] = RDKafkaHandle(pointer: made)
+                }
+            }
+        }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMilliseconds)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.librdkafka(.connection, err, context: "metadata for \(topics.count) topics")
+        }
+    }
+
     deinit {
+        topicHandles.withLock { handles in
+            for topic in handles.values { rd_kafka_topic_destroy(topic.pointer) }
+        }
         // A consumer was closed on its poll thread when it ran (commit, leave the group);
         // one that never ran has nothing to leave. Skipping the implicit close keeps
         // destruction from blocking whichever thread releases the last reference.

@@ -63,6 +63,7 @@ public struct MessageConsumer: Service {
             return
         }
 
+        logger.debug("handling")
         let started = ContinuousClock.now
         var attempt = 1
         while true {

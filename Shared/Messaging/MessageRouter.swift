@@ -16,6 +16,11 @@ public struct MessageRouter: Sendable {
         }
     }
 
+    /// Routes messages of `messageType` to `handler`, which decodes the body itself.
+    public mutating func on(messageType: String, _ handler: @escaping @Sendable (Envelope) async throws -> Void) {
+        routes[messageType] = { envelope in { try await handler(envelope) } }
+    }
+
     /// The message types this router handles.
     public var messageTypes: Set<String> { Set(routes.keys) }
 

@@ -31,3 +31,27 @@ public enum TopicCatalog {
         allTopics.map { KafkaTopicSpec(name: $0, partitions: partitions) }
     }
 }
+
+/// The topic names of one deployment: the catalog's names, optionally behind a prefix so
+/// that several stacks (tests, say) can share one cluster without seeing each other.
+public struct TopicNames: Sendable, Hashable {
+    public let prefix: String
+
+    public init(prefix: String = "") {
+        self.prefix = prefix
+    }
+
+    public static let standard = TopicNames()
+
+    public func commands(_ service: String) -> String { prefix + TopicCatalog.commands(service) }
+    public func events(_ source: String) -> String { prefix + TopicCatalog.events(source) }
+    public var orchestratorReplies: String { prefix + TopicCatalog.orchestratorReplies }
+    /// A consumer group name in this deployment.
+    public func group(_ name: String) -> String { prefix + name }
+
+    public var allTopics: [String] { TopicCatalog.allTopics.map { prefix + $0 } }
+
+    public var specs: [KafkaTopicSpec] {
+        allTopics.map { KafkaTopicSpec(name: $0, partitions: TopicCatalog.partitions) }
+    }
+}

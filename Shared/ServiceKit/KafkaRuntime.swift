@@ -9,11 +9,12 @@ public struct KafkaRuntime: Sendable {
     public let producer: KafkaProducer
     public let bus: KafkaMessageBus
 
-    public static func connect(_ configuration: ServiceConfiguration, logger: Logger) async throws -> KafkaRuntime {
+    public static func connect(_ configuration: ServiceConfiguration, topics: TopicNames = .standard, logger: Logger) async throws -> KafkaRuntime {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: configuration.kafka), logger: logger)
         _ = try await producer.checkConnection(timeout: configuration.startupTimeout)
         let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
-        try await admin.createTopics(TopicCatalog.specs, timeout: configuration.startupTimeout)
+        try await admin.createTopics(topics.specs, timeout: configuration.startupTimeout)
+        try await producer.prepare(topics: topics.allTopics, timeout: configuration.startupTimeout)
         let bus = KafkaMessageBus(
             producer: producer,
             consumerDefaults: KafkaConsumerConfiguration(client: configuration.kafka, groupID: "ensemble", consumption: .subscribe([])),

@@ -17,12 +17,12 @@ public struct ParticipantSettings: Sendable {
     public var eventsTopic: String
     public var groupID: String
 
-    public init(name: String, service: ServiceConfiguration, faults: FaultPlan = .none) {
+    public init(name: String, service: ServiceConfiguration, faults: FaultPlan = .none, topics: TopicNames = .standard) {
         self.service = service
         self.faults = faults
-        self.commandsTopic = TopicCatalog.commands(name)
-        self.eventsTopic = TopicCatalog.events(name)
-        self.groupID = "ensemble-\(name)"
+        self.commandsTopic = topics.commands(name)
+        self.eventsTopic = topics.events(name)
+        self.groupID = topics.group("ensemble-\(name)")
     }
 
     /// Reads `<NAME>_FAULTS` (and `FAULTS` when the service has the process to itself)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Messaging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
@@ -52,7 +53,7 @@ public enum ServiceHTTPServer {
     }
 
     public static func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
-        let data = try JSONEncoder.sortedKeys.encode(value)
+        let data = try MessageCoding.encode(value)
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],

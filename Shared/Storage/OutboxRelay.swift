@@ -70,7 +70,9 @@ public final class OutboxRelay: Service, Sendable {
                 try await Outbox.pending(limit: batchSize, in: sql)
             }
             guard !batch.isEmpty else { break }
+            logger.debug("publishing outbox batch", metadata: ["count": "\(batch.count)"])
             try await bus.publish(contentsOf: batch.map(\.message.record))
+            logger.debug("published outbox batch", metadata: ["count": "\(batch.count)"])
             let ids = batch.map(\.id)
             try await database.transaction { sql in
                 try await Outbox.remove(ids: ids, in: sql)

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Wakes one waiting task; a signal sent while nobody waits is remembered (once).
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var signaled = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -9,7 +9,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public init() {}
+
+    public func signal() {
         let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -22,7 +24,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns after a signal, after `timeout`, or on cancellation, whichever comes first.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
             group.addTask { try? await Task.sleep(for: timeout) }

@@ -1,0 +1,3 @@
+import OrchestratorCore
+
+await OrchestratorService.main()

@@ -1,0 +1,52 @@
+import Foundation
+import Messaging
+
+/// The checkout saga, version 1, as the JSON document the orchestrator loads at start-up.
+public enum CheckoutDefinition {
+    public static let json = """
+    {
+      "name": "checkout",
+      "version": 1,
+      "description": "Verify the customer; reserve stock and authorize payment in parallel (backup processor on failure); free priority shipping for premium orders over 100; ship; capture and commit.",
+      "stages": [
+        {"step": {"id": "verify-customer", "participant": "profile", "command": "profile.verify-customer.v1",
+                  "retry": {"attempts": 3, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
+                  "timeoutMilliseconds": 3000}},
+        {"parallel": [
+          {"id": "reserve-stock", "participant": "inventory", "command": "inventory.reserve-stock.v1",
+           "compensation": "inventory.release-stock.v1",
+           "retry": {"attempts": 3, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
+           "timeoutMilliseconds": 3000},
+          {"id": "authorize-payment", "participant": "payment", "command": "payment.authorize.v1",
+           "compensation": "payment.void.v1",
+           "retry": {"attempts": 2, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
+           "timeoutMilliseconds": 3000,
+           "fallback": {"set": {"payment.processor": "backup"},
+                        "retry": {"attempts": 2, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000}}}
+        ]},
+        {"decide": {"id": "premium-shipping",
+                    "when": {"all": [{"equals": {"path": "customer.tier", "value": "premium"}},
+                                     {"greaterThan": {"path": "order.total", "value": "100.00"}}]},
+                    "then": {"shipping.priority": true, "shipping.free": true},
+                    "otherwise": {"shipping.priority": false, "shipping.free": false}}},
+        {"step": {"id": "schedule-shipment", "participant": "shipping", "command": "shipping.schedule-shipment.v1",
+                  "compensation": "shipping.cancel-shipment.v1",
+                  "retry": {"attempts": 3, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
+                  "timeoutMilliseconds": 3000}},
+        {"parallel": [
+          {"id": "capture-payment", "participant": "payment", "command": "payment.capture.v1",
+           "retry": {"attempts": 5, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 5000},
+           "timeoutMilliseconds": 3000},
+          {"id": "commit-stock", "participant": "inventory", "command": "inventory.commit-stock.v1",
+           "retry": {"attempts": 5, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 5000},
+           "timeoutMilliseconds": 3000}
+        ]}
+      ]
+    }
+    """
+
+    public static var definition: SagaDefinition {
+        // The document is part of the program and covered by tests; failing here is a programming error.
+        try! MessageCoding.decode(SagaDefinition.self, from: Data(json.utf8))
+    }
+}

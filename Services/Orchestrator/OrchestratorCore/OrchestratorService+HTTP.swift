@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Messaging
+import ServiceKit
+
+extension OrchestratorService {
+    static func addRoutes(to router: Router<BasicRequestContext>, runner: SagaRunner) {
+        router.post("orders") { request, context -> Response in
+            let order = try await request.decodeJSON(OrderRequest.self, context: context)
+            if let problem = order.problem { throw APIError.badRequest(problem, code: "invalid-order") }
+            let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+            if let key, key.isEmpty || key.count > 200 {
+                throw APIError.badRequest("the Idempotency-Key header must be 1-200 characters", code: "invalid-idempotency-key")
+            }
+            let (orderID, created) = try await runner.place(order, idempotencyKey: key)
+            let url = "/orders/\(orderID)"
+            var response = try ServiceHTTPServer.jsonResponse(created ? .accepted : .ok, OrderAccepted(orderId: orderID, status: "running", url: url))
+            response.headers[.location] = url
+            return response
+        }
+        router.get("orders/:id") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let saga = try await runner.saga(id) else { throw APIError.notFound("order '\(id)' does not exist") }
+            return try ServiceHTTPServer.jsonResponse(.ok, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
+        }
+        router.get("orders") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            var status: SagaStatus?
+            if let text = query["status"].map(String.init) {
+                guard let parsed = SagaStatus(rawValue: text) else {
+                    throw APIError.badRequest("status must be one of \(SagaStatus.allCases.map(\.rawValue).joined(separator: ", "))", code: "invalid-parameter")
+                }
+                status = parsed
+            }
+            let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 50, range: 1...500)
+            let offset = try Self.integer(query["offset"].map(String.init), name: "offset", default: 0, range: 0...Int.max)
+            let customer = query["customer"].map(String.init)
+            let sagas = try await runner.sagas(status: status, customer: customer, limit: limit, offset: offset)
+            let page = OrderPage(orders: sagas.map(OrderSummary.init), limit: limit, offset: offset, nextOffset: sagas.count == limit ? offset + limit : nil)
+            return try ServiceHTTPServer.jsonResponse(.ok, page)
+        }
+        router.get("sagas/definitions") { _, _ -> Response in
+            try ServiceHTTPServer.jsonResponse(.ok, runner.allDefinitions.map { OrderView.DefinitionReference(name: $0.name, version: $0.version) })
+        }
+        router.get("sagas/definitions/:name/:version") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            guard let version = Int(try context.parameters.require("version")) else {
+                throw APIError.badRequest("version must be a number", code: "invalid-parameter")
+            }
+            guard let definition = runner.definition(name, version: version) else {
+                throw APIError.notFound("saga definition \(name) version \(version) does not exist")
+            }
+            let format = request.uri.queryParameters["format"].map(String.init) ?? "json"
+            switch format {
+            case "json":
+                return try ServiceHTTPServer.jsonResponse(.ok, definition)
+            case "mermaid":
+                return Response(status: .ok, headers: [.contentType: "text/vnd.mermaid; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: definition.mermaid)))
+            default:
+                throw APIError.badRequest("format must be json or mermaid", code: "invalid-parameter")
+            }
+        }
+        router.post("sagas/definitions") { request, context -> Response in
+            let definition = try await request.decodeJSON(SagaDefinition.self, context: context)
+            do {
+                guard try await runner.importDefinition(definition) else {
+                    throw APIError(.conflict, code: "definition-exists", message: "\(definition.name) version \(definition.version) already exists; import a new version")
+                }
+            } catch let error as DefinitionError {
+                throw APIError.badRequest(error.problems.joined(separator: "; "), code: "invalid-definition")
+            }
+            var response = try ServiceHTTPServer.jsonResponse(.created, OrderView.DefinitionReference(name: definition.name, version: definition.version))
+            response.headers[.location] = "/sagas/definitions/\(definition.name)/\(definition.version)"
+            return response
+        }
+        router.get("openapi.yaml") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+    }
+
+    static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError.badRequest("\(name) must be a number in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound))", code: "invalid-parameter")
+        }
+        return number
+    }
+}

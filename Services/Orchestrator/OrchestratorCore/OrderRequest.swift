@@ -1,0 +1,75 @@
+import Contracts
+import Foundation
+
+/// The body of `POST /orders`.
+public struct OrderRequest: Sendable, Hashable, Codable {
+    public struct Item: Sendable, Hashable, Codable {
+        public var sku: String
+        public var quantity: Int
+        public var unitPrice: Money
+
+        public init(sku: String, quantity: Int, unitPrice: Money) {
+            self.sku = sku
+            self.quantity = quantity
+            self.unitPrice = unitPrice
+        }
+    }
+
+    public struct Payment: Sendable, Hashable, Codable {
+        public var card: String
+
+        public init(card: String) {
+            self.card = card
+        }
+    }
+
+    public var customerID: String
+    public var items: [Item]
+    public var payment: Payment
+    public var shipTo: Address
+
+    public init(customerID: String, items: [Item], payment: Payment, shipTo: Address) {
+        self.customerID = customerID
+        self.items = items
+        self.payment = payment
+        self.shipTo = shipTo
+    }
+
+    enum CodingKeys: String, CodingKey { case customerID = "customerId", items, payment, shipTo }
+
+    public var lines: [OrderLine] { items.map { OrderLine(sku: $0.sku, quantity: $0.quantity, unitPrice: $0.unitPrice) } }
+    public var total: Money { lines.total }
+
+    /// The first problem with the request, naming the field, or nil.
+    public var problem: String? {
+        if customerID.trimmingCharacters(in: .whitespaces).isEmpty { return "customerId must not be empty" }
+        if items.isEmpty { return "items must list at least one item" }
+        if items.count > 100 { return "items may list at most 100 items" }
+        for (index, item) in items.enumerated() {
+            if item.sku.trimmingCharacters(in: .whitespaces).isEmpty { return "items[\(index)].sku must not be empty" }
+            if !(1...1000).contains(item.quantity) { return "items[\(index)].quantity must be between 1 and 1000" }
+            if item.unitPrice.minorUnits <= 0 { return "items[\(index)].unitPrice must be positive" }
+        }
+        let digits = payment.card.filter { $0 != " " }
+        if !(12...19).contains(digits.count) || !digits.allSatisfy(\.isNumber) { return "payment.card must be 12 to 19 digits" }
+        for (field, value) in [("shipTo.name", shipTo.name), ("shipTo.line1", shipTo.line1), ("shipTo.city", shipTo.city), ("shipTo.postalCode", shipTo.postalCode)]
+        where value.trimmingCharacters(in: .whitespaces).isEmpty {
+            return "\(field) must not be empty"
+        }
+        if shipTo.country.count != 2 || !shipTo.country.allSatisfy(\.isLetter) { return "shipTo.country must be a two-letter country code" }
+        return nil
+    }
+
+    /// The data a checkout saga starts with.
+    public func sagaData(orderID: String) throws -> JSONValue {
+        var data = JSONValue.object([:])
+        data.set("order.id", to: .string(orderID))
+        data.set("order.customerId", to: .string(customerID))
+        data.set("order.items", to: try JSONValue(encoding: lines))
+        data.set("order.total", to: .string(total.description))
+        data.set("order.shipTo", to: try JSONValue(encoding: shipTo))
+        data.set("payment.card", to: .string(payment.card.filter { $0 != " " }))
+        data.set("payment.processor", to: .string("primary"))
+        return data
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// An order as `GET /orders/{id}` shows it: its saga's status and step timeline.
+public struct OrderView: Sendable, Codable {
+    public struct Step: Sendable, Codable {
+        public var id: String
+        public var participant: String
+        public var command: String
+        public var status: String
+        public var attempts: [StepAttempt]
+        public var startedAt: Date?
+        public var finishedAt: Date?
+        public var outcome: String?
+    }
+
+    public var orderId: String
+    public var status: String
+    public var customerId: String
+    public var total: String?
+    public var definition: DefinitionReference
+    public var failure: String?
+    public var createdAt: Date
+    public var finishedAt: Date?
+    public var steps: [Step]
+    public var history: [SagaEvent]
+
+    public struct DefinitionReference: Sendable, Codable, Hashable {
+        public var name: String
+        public var version: Int
+    }
+
+    public init(_ saga: SagaInstance, definition: SagaDefinition?) {
+        orderId = saga.id
+        status = saga.status.rawValue
+        customerId = saga.customerID
+        total = saga.data[path: "order.total"]?.string
+        self.definition = DefinitionReference(name: saga.definitionName, version: saga.definitionVersion)
+        failure = saga.failure
+        createdAt = saga.createdAt
+        finishedAt = saga.finishedAt
+        let order = definition?.steps ?? []
+        steps = order.map { step in
+            let state = saga.steps[step.id] ?? StepState()
+            return Step(id: step.id, participant: step.participant, command: step.command, status: state.status.rawValue,
+                        attempts: state.attempts, startedAt: state.startedAt, finishedAt: state.finishedAt, outcome: state.outcome)
+        }
+        history = saga.history
+    }
+}
+
+/// One line of `GET /orders`.
+public struct OrderSummary: Sendable, Codable {
+    public var orderId: String
+    public var status: String
+    public var customerId: String
+    public var total: String?
+    public var createdAt: Date
+    public var finishedAt: Date?
+
+    public init(_ saga: SagaInstance) {
+        orderId = saga.id
+        status = saga.status.rawValue
+        customerId = saga.customerID
+        total = saga.data[path: "order.total"]?.string
+        createdAt = saga.createdAt
+        finishedAt = saga.finishedAt
+    }
+}
+
+/// `GET /orders`: a page of orders, newest first.
+public struct OrderPage: Sendable, Codable {
+    public var orders: [OrderSummary]
+    public var limit: Int
+    public var offset: Int
+    /// The offset of the next page, when there may be one.
+    public var nextOffset: Int?
+}
+
+/// `POST /orders` answers with this (202 Accepted).
+public struct OrderAccepted: Sendable, Codable {
+    public var orderId: String
+    public var status: String
+    public var url: String
+}

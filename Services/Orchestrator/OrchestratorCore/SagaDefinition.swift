@@ -1,0 +1,121 @@
+import Foundation
+import Messaging
+
+/// A saga written as data: its steps, in order. A stage is one step, a group of steps run
+/// in parallel, or a decision that sets saga data from a condition.
+public struct SagaDefinition: Sendable, Hashable, Codable {
+    public var name: String
+    public var version: Int
+    public var description: String?
+    public var stages: [Stage]
+
+    public init(name: String, version: Int, description: String? = nil, stages: [Stage]) {
+        self.name = name
+        self.version = version
+        self.description = description
+        self.stages = stages
+    }
+
+    public enum Stage: Sendable, Hashable, Codable {
+        case step(Step)
+        case parallel([Step])
+        case decide(Decision)
+
+        enum CodingKeys: String, CodingKey { case step, parallel, decide }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            guard container.allKeys.count == 1, let key = container.allKeys.first else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a stage has exactly one of step, parallel, decide"))
+            }
+            switch key {
+            case .step: self = .step(try container.decode(Step.self, forKey: .step))
+            case .parallel: self = .parallel(try container.decode([Step].self, forKey: .parallel))
+            case .decide: self = .decide(try container.decode(Decision.self, forKey: .decide))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            switch self {
+            case .step(let step): try container.encode(step, forKey: .step)
+            case .parallel(let steps): try container.encode(steps, forKey: .parallel)
+            case .decide(let decision): try container.encode(decision, forKey: .decide)
+            }
+        }
+
+        /// The steps of this stage (none for a decision).
+        public var steps: [Step] {
+            switch self {
+            case .step(let step): [step]
+            case .parallel(let steps): steps
+            case .decide: []
+            }
+        }
+    }
+
+    /// One command to one participant, with its compensation, retries, timeout and fallback.
+    public struct Step: Sendable, Hashable, Codable {
+        public var id: String
+        public var participant: String
+        /// The command's `message-type`, e.g. `payment.authorize.v1`.
+        public var command: String
+        /// The compensating command's `message-type`, if the step's effect must be undone on failure.
+        public var compensation: String?
+        public var retry: RetryPolicy?
+        public var timeoutMilliseconds: Int?
+        /// Run the step only when this holds (it is skipped otherwise).
+        public var when: Predicate?
+        /// What to try when the step's retries are used up, it times out, or its participant's circuit is open.
+        public var fallback: Fallback?
+
+        public init(id: String, participant: String, command: String, compensation: String? = nil, retry: RetryPolicy? = nil,
+                    timeoutMilliseconds: Int? = nil, when: Predicate? = nil, fallback: Fallback? = nil) {
+            self.id = id
+            self.participant = participant
+            self.command = command
+            self.compensation = compensation
+            self.retry = retry
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.when = when
+            self.fallback = fallback
+        }
+
+        public var retryPolicy: RetryPolicy { retry ?? RetryPolicy(attempts: 1, initialBackoff: .milliseconds(100)) }
+        public var timeout: Duration { .milliseconds(timeoutMilliseconds ?? 5000) }
+    }
+
+    /// Saga data to set for the fallback attempt (e.g. `{"payment.processor": "backup"}`), and its retries.
+    public struct Fallback: Sendable, Hashable, Codable {
+        public var set: [String: JSONValue]
+        public var retry: RetryPolicy?
+
+        public init(set: [String: JSONValue], retry: RetryPolicy? = nil) {
+            self.set = set
+            self.retry = retry
+        }
+    }
+
+    /// Sets saga data from a condition.
+    public struct Decision: Sendable, Hashable, Codable {
+        public var id: String
+        public var when: Predicate
+        public var then: [String: JSONValue]
+        public var otherwise: [String: JSONValue]?
+
+        public init(id: String, when: Predicate, then: [String: JSONValue], otherwise: [String: JSONValue]? = nil) {
+            self.id = id
+            self.when = when
+            self.then = then
+            self.otherwise = otherwise
+        }
+    }
+
+    /// Every step, in definition order.
+    public var steps: [Step] { stages.flatMap(\.steps) }
+
+    public func step(_ id: String) -> Step? { steps.first { $0.id == id } }
+
+    /// A stable key such as `checkout@1`.
+    public var key: String { "\(name)@\(version)" }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Where a saga is.
+public enum SagaStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case running
+    case compensating
+    /// Every step succeeded.
+    case completed
+    /// A step failed and every completed step was undone.
+    case compensated
+    /// A step failed with nothing to undo, or a compensation could not be done.
+    case failed
+
+    public var isFinished: Bool { self == .completed || self == .compensated || self == .failed }
+}
+
+/// Where a step is.
+public enum StepStatus: String, Sendable, Hashable, Codable {
+    case pending, running, waitingRetry, succeeded, failed, skipped, compensating, compensated, compensationFailed
+
+    var isSettled: Bool { self == .succeeded || self == .failed || self == .skipped }
+}
+
+/// One command sent for a step (or its compensation) and how it ended.
+public struct StepAttempt: Sendable, Hashable, Codable {
+    public var number: Int
+    public var command: String
+    public var fallback: Bool
+    public var sentAt: Date
+    public var finishedAt: Date?
+    public var result: String?
+}
+
+/// A step's state within one saga.
+public struct StepState: Sendable, Hashable, Codable {
+    public var status: StepStatus = .pending
+    public var attempts: [StepAttempt] = []
+    public var usingFallback = false
+    /// The command whose reply the step waits for; replies to anything else are ignored.
+    public var pendingMessageID: UUID?
+    /// When the pending command times out, or when the next retry is due.
+    public var deadline: Date?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var outcome: String?
+    /// Completion order, used to compensate in reverse.
+    public var completedSequence: Int?
+}
+
+/// One line of a saga's history.
+public struct SagaEvent: Sendable, Hashable, Codable {
+    public var at: Date
+    public var step: String?
+    public var event: String
+    public var detail: String?
+}
+
+/// The durable state of one saga (one order).
+public struct SagaInstance: Sendable, Hashable, Codable {
+    public var id: String
+    public var definitionName: String
+    public var definitionVersion: Int
+    public var customerID: String
+    public var status: SagaStatus = .running
+    public var data: JSONValue
+    public var stage = 0
+    public var steps: [String: StepState] = [:]
+    /// Steps still to compensate, next first.
+    public var compensationQueue: [String] = []
+    public var failure: String?
+    public var history: [SagaEvent] = []
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var finishedAt: Date?
+    var completions = 0
+
+    public init(id: String, definition: SagaDefinition, customerID: String, data: JSONValue, now: Date) {
+        self.id = id
+        self.definitionName = definition.name
+        self.definitionVersion = definition.version
+        self.customerID = customerID
+        self.data = data
+        self.createdAt = now
+        self.updatedAt = now
+        for step in definition.steps {
+            steps[step.id] = StepState()
+        }
+    }
+
+    /// The earliest moment a timer must look at this saga, if any.
+    public var nextDeadline: Date? {
+        steps.values.compactMap(\.deadline).min()
+    }
+
+    mutating func record(_ event: String, step: String? = nil, detail: String? = nil, at now: Date) {
+        history.append(SagaEvent(at: now, step: step, event: event, detail: detail))
+        updatedAt = now
+    }
+}

@@ -1,0 +1,218 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import Metrics
+import SQLKit
+import Storage
+import Synchronization
+
+/// Runs sagas durably: every input (an order, a reply, a timer) is applied in one database
+/// transaction that stores the saga's new state, its history and the commands it sends
+/// (outbox), so a crash at any point loses nothing and sends nothing twice.
+public final class SagaRunner: Sendable {
+    public let database: any Database
+    public let engine: SagaEngine
+    public let topics: TopicNames
+    private let relay: OutboxRelay
+    private let timers = WakeSignal()
+    private let definitions = Mutex<[String: SagaDefinition]>([:])
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+
+    public init(database: any Database, relay: OutboxRelay, engine: SagaEngine, topics: TopicNames = .standard, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.relay = relay
+        self.engine = engine
+        self.topics = topics
+        self.logger = logger
+        self.now = now
+    }
+
+    // MARK: Definitions
+
+    /// Loads every stored definition, storing `builtIn` first if it is new.
+    public func loadDefinitions(builtIn: [SagaDefinition]) async throws {
+        let all = try await database.transaction { sql in
+            for definition in builtIn { _ = try await SagaStore.saveDefinition(definition, in: sql) }
+            return try await SagaStore.definitions(in: sql)
+        }
+        definitions.withLock { cache in
+            for definition in all { cache[definition.key] = definition }
+        }
+    }
+
+    /// Validates and stores a new version; running sagas keep the version they started with.
+    public func importDefinition(_ definition: SagaDefinition) async throws -> Bool {
+        try definition.validate(catalog: engine.catalog)
+        let added = try await database.transaction { sql in try await SagaStore.saveDefinition(definition, in: sql) }
+        if added { definitions.withLock { $0[definition.key] = definition } }
+        return added
+    }
+
+    public var allDefinitions: [SagaDefinition] {
+        definitions.withLock { Array($0.values) }.sorted { ($0.name, $0.version) < ($1.name, $1.version) }
+    }
+
+    public func definition(_ name: String, version: Int) -> SagaDefinition? {
+        definitions.withLock { $0["\(name)@\(version)"] }
+    }
+
+    /// The newest version of `name`: new sagas start on it.
+    public func latest(_ name: String) -> SagaDefinition? {
+        allDefinitions.last { $0.name == name }
+    }
+
+    // MARK: Inputs
+
+    /// Starts a checkout for `request`. With an idempotency key already used, returns the
+    /// order it created and starts nothing (`created` is false).
+    public func place(_ request: OrderRequest, idempotencyKey: String?) async throws -> (orderID: String, created: Bool) {
+        guard let definition = latest("checkout") else { throw SagaRunnerError.noDefinition("checkout") }
+        let now = self.now()
+        let orderID = "ord_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
+        let data = try request.sagaData(orderID: orderID)
+        let engine = self.engine
+        let topics = self.topics
+        let result = try await database.transaction { sql -> (String, Bool) in
+            if let key = idempotencyKey, let existing = try await SagaStore.order(forKey: key, in: sql) {
+                return (existing, false)
+            }
+            var saga = SagaInstance(id: orderID, definition: definition, customerID: request.customerID, data: data, now: now)
+            let commands = engine.start(&saga, definition, now: now)
+            try await SagaStore.insert(saga, in: sql)
+            if let key = idempotencyKey { try await SagaStore.remember(key: key, order: orderID, in: sql) }
+            let placed = try Envelope(OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo), correlationID: orderID)
+            try await Outbox.add([OutboxMessage(placed, topic: topics.events("orders"))] + (try Self.outbox(commands, saga: saga, topics: topics)), in: sql)
+            return (orderID, true)
+        }
+        if result.1 {
+            SagaMetrics.started()
+            relay.wake()
+            timers.signal()
+        }
+        return result
+    }
+
+    /// Applies a participant's reply to its saga. A reply seen before changes nothing.
+    public func handleReply(_ envelope: Envelope) async throws {
+        guard let interpret = engine.catalog.replies[envelope.messageType] else {
+            throw MessageRejection("the orchestrator does not know the reply type \(envelope.messageType)")
+        }
+        let outcome: CommandCatalog.Outcome
+        do {
+            outcome = try interpret(envelope)
+        } catch {
+            throw MessageRejection("\(envelope.messageType): \(MessageCoding.explain(error))")
+        }
+        guard let causation = envelope.causationID else {
+            throw MessageRejection("reply \(envelope.messageType) has no causation-id")
+        }
+        let now = self.now()
+        try await mutate(envelope.correlationID, inbox: envelope) { saga, definition in
+            self.engine.reply(&saga, definition, causationID: causation, messageType: envelope.messageType, outcome: outcome, now: now)
+        }
+    }
+
+    /// Fires every timer (timeout, retry) that is due; returns how many sagas it looked at.
+    @discardableResult
+    public func runDueTimers() async throws -> Int {
+        let now = self.now()
+        let due = try await database.read { sql in try await SagaStore.due(at: now, limit: 200, in: sql) }
+        for id in due {
+            try await mutate(id, inbox: nil) { saga, definition in
+                self.engine.tick(&saga, definition, now: now)
+            }
+        }
+        return due.count
+    }
+
+    /// The earliest pending timer.
+    public func earliestDeadline() async throws -> Date? {
+        try await database.read { sql in try await SagaStore.earliestDeadline(in: sql) }
+    }
+
+    /// Wait for a timer, a new saga or a reply, at most `timeout`.
+    public func waitForTimers(timeout: Duration) async {
+        await timers.wait(timeout: timeout)
+    }
+
+    public func saga(_ id: String) async throws -> SagaInstance? {
+        try await database.read { sql in try await SagaStore.saga(id, in: sql) }
+    }
+
+    public func sagas(status: SagaStatus?, customer: String?, limit: Int, offset: Int) async throws -> [SagaInstance] {
+        try await database.read { sql in try await SagaStore.list(status: status, customer: customer, limit: limit, offset: offset, in: sql) }
+    }
+
+    // MARK: -
+
+    private func mutate(_ id: String, inbox envelope: Envelope?, _ change: @escaping @Sendable (inout SagaInstance, SagaDefinition) -> [OutgoingCommand]) async throws {
+        let topics = self.topics
+        let logger = self.logger
+        let finished: SagaInstance? = try await database.transaction { sql in
+            if let envelope {
+                if try await Inbox.replies(for: envelope.messageID, in: sql) != nil { return nil }
+                try await Inbox.record(envelope, replies: [], in: sql)
+            }
+            guard var saga = try await SagaStore.saga(id, in: sql) else {
+                logger.warning("reply for an unknown saga ignored", metadata: ["order.id": "\(id)"])
+                return nil
+            }
+            guard !saga.status.isFinished, let definition = self.definition(saga.definitionName, version: saga.definitionVersion) else { return nil }
+            let commands = change(&saga, definition)
+            var messages = try Self.outbox(commands, saga: saga, topics: topics)
+            if saga.status.isFinished {
+                messages.append(OutboxMessage(try Self.outcomeEvent(saga), topic: topics.events("orders")))
+            }
+            try await SagaStore.update(saga, in: sql)
+            try await Outbox.add(messages, in: sql)
+            return saga.status.isFinished ? saga : nil
+        }
+        if let finished { SagaMetrics.finished(finished) }
+        relay.wake()
+        timers.signal()
+    }
+
+    static func outbox(_ commands: [OutgoingCommand], saga: SagaInstance, topics: TopicNames) throws -> [OutboxMessage] {
+        try commands.map { command in
+            let envelope = try Envelope(
+                command.message, correlationID: saga.id, replyTo: topics.orchestratorReplies, key: saga.id, messageID: command.messageID
+            )
+            return OutboxMessage(envelope, topic: topics.commands(command.participant))
+        }
+    }
+
+    static func outcomeEvent(_ saga: SagaInstance) throws -> Envelope {
+        let total = saga.data[path: "order.total"]?.string.flatMap(Money.init) ?? .zero
+        if saga.status == .completed {
+            return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total), correlationID: saga.id)
+        }
+        return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown"), correlationID: saga.id)
+    }
+}
+
+public enum SagaRunnerError: Error, CustomStringConvertible {
+    case noDefinition(String)
+
+    public var description: String {
+        switch self {
+        case .noDefinition(let name): "no saga definition named '\(name)' is loaded"
+        }
+    }
+}
+
+/// Saga metrics: started, finished by status, and end-to-end duration.
+enum SagaMetrics {
+    static func started() {
+        Counter(label: "ensemble_sagas_started_total").increment()
+    }
+
+    static func finished(_ saga: SagaInstance) {
+        Counter(label: "ensemble_sagas_finished_total", dimensions: [("status", saga.status.rawValue)]).increment()
+        if let finishedAt = saga.finishedAt {
+            Metrics.Timer(label: "ensemble_saga_duration_seconds", dimensions: [("status", saga.status.rawValue)], preferredDisplayUnit: .seconds)
+                .recordNanoseconds(Int64(finishedAt.timeIntervalSince(saga.createdAt) * 1_000_000_000))
+        }
+    }
+}
