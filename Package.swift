@@ -214,6 +214,14 @@ let package = Package(
             path: "Tests/StorageTests"
         ),
         .testTarget(
+            name: "OrchestratorTests",
+            dependencies: [
+                "OrchestratorCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/OrchestratorTests"
+        ),
+        .testTarget(
             name: "ParticipantTests",
             dependencies: ["ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts"],
             path: "Tests/ParticipantTests"
@@ -221,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Kafka", "Messaging", "Contracts", "ServiceKit", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore",
+                "Kafka", "Messaging", "Contracts", "ServiceKit", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/IntegrationTests"

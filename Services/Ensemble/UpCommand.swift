@@ -90,8 +90,10 @@ struct Stack: Service {
         }
 
         let health = HealthState()
-        let orchestratorService = try await OrchestratorService.open(settings: orchestrator, bus: kafka.bus, health: health, metrics: metrics, logger: logger)
-        services += orchestratorService.services { _ in health.set("started", ready: true) }
+        let orchestratorService = try await OrchestratorService.open(settings: orchestrator, bus: kafka.bus, health: health, metrics: metrics, logger: logger) { _ in
+            health.set("started", ready: true)
+        }
+        services += orchestratorService.services
         rows.insert("  orchestrator http://\(orchestrator.httpHost):\(orchestrator.httpPort)  (\(orchestrator.dataDirectory)/orchestrator.sqlite)", at: 0)
 
         let servers = configuration.kafka.bootstrapServers.joined(separator: ",")

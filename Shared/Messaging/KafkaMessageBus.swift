@@ -25,7 +25,11 @@ public struct KafkaMessageBus: MessageBus {
         _ = try await producer.send(contentsOf: records)
     }
 
-    public func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
+    public func consume(
+        _ subscription: Subscription,
+        onReady: @escaping @Sendable () -> Void,
+        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+    ) async throws {
         var configuration = consumerDefaults
         configuration.groupID = subscription.groupID
         configuration.consumption = switch subscription.source {
@@ -38,6 +42,13 @@ public struct KafkaMessageBus: MessageBus {
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
+            group.addTask {
+                // librdkafka reports assignments on the poll thread; look until there is one.
+                while consumer.assignment.isEmpty {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                onReady()
+            }
             do {
                 for try await message in consumer.messages {
                     try await handler(message)

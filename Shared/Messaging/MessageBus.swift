@@ -42,10 +42,19 @@ public protocol MessageBus: Sendable {
     /// A record counts as handled (its offset is committed) once `handler` returns; if
     /// `handler` throws, consumption stops and the error is rethrown, leaving the record
     /// uncommitted. Runs until cancelled or, under a `ServiceGroup`, until graceful shutdown.
-    func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws
+    /// `onReady` is called once the consumer owns partitions (it joined its group).
+    func consume(
+        _ subscription: Subscription,
+        onReady: @escaping @Sendable () -> Void,
+        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+    ) async throws
 }
 
 extension MessageBus {
+    public func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
+        try await consume(subscription, onReady: {}, handler: handler)
+    }
+
     public func publish(contentsOf records: [KafkaProducerMessage]) async throws {
         for record in records {
             try await publish(record)

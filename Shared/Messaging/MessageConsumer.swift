@@ -21,9 +21,12 @@ public struct MessageConsumer: Service {
     private let router: MessageRouter
     private let retry: RetryPolicy
     private let logger: Logger
+    private let onReady: @Sendable () -> Void
 
-    public init(name: String, bus: any MessageBus, subscription: Subscription, router: MessageRouter, retry: RetryPolicy = .handlerDefault, logger: Logger) {
+    /// `onReady` is called once the consumer owns partitions (readiness checks use it).
+    public init(name: String, bus: any MessageBus, subscription: Subscription, router: MessageRouter, retry: RetryPolicy = .handlerDefault, logger: Logger, onReady: @escaping @Sendable () -> Void = {}) {
         self.name = name
+        self.onReady = onReady
         self.bus = bus
         self.subscription = subscription
         self.router = router
@@ -35,7 +38,7 @@ public struct MessageConsumer: Service {
 
     public func run() async throws {
         logger.info("consuming", metadata: ["topics": "\(subscription.topics.joined(separator: ","))", "kafka.group": "\(subscription.groupID)"])
-        try await bus.consume(subscription) { record in
+        try await bus.consume(subscription, onReady: onReady) { record in
             try await handle(record)
         }
     }

@@ -36,9 +36,11 @@ public enum TopicCatalog {
 /// that several stacks (tests, say) can share one cluster without seeing each other.
 public struct TopicNames: Sendable, Hashable {
     public let prefix: String
+    public let partitions: Int
 
-    public init(prefix: String = "") {
+    public init(prefix: String = "", partitions: Int = TopicCatalog.partitions) {
         self.prefix = prefix
+        self.partitions = partitions
     }
 
     public static let standard = TopicNames()
@@ -52,6 +54,6 @@ public struct TopicNames: Sendable, Hashable {
     public var allTopics: [String] { TopicCatalog.allTopics.map { prefix + $0 } }
 
     public var specs: [KafkaTopicSpec] {
-        allTopics.map { KafkaTopicSpec(name: $0, partitions: TopicCatalog.partitions) }
+        allTopics.map { KafkaTopicSpec(name: $0, partitions: partitions) }
     }
 }

@@ -39,7 +39,12 @@ public final class InMemoryMessageBus: MessageBus {
         waiters.forEach { $0.resume() }
     }
 
-    public func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
+    public func consume(
+        _ subscription: Subscription,
+        onReady: @escaping @Sendable () -> Void,
+        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+    ) async throws {
+        onReady()
         let topics = subscription.topics
         let group = subscription.groupID
         try await cancelWhenGracefulShutdown {

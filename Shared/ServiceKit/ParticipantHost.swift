@@ -87,12 +87,14 @@ public struct ParticipantHost {
 
         var commands = MessageRouter()
         participant.commands(context, router: &commands)
+        health.set("consumer", ready: false, detail: "joining consumer group \(settings.groupID)")
         let consumer = MessageConsumer(
             name: participant.name,
             bus: bus,
             subscription: Subscription(groupID: settings.groupID, topics: [settings.commandsTopic]),
             router: commands,
-            logger: logger
+            logger: logger,
+            onReady: { health.set("consumer", ready: true, detail: "consuming \(settings.commandsTopic)") }
         )
         let router = ServiceHTTPServer.makeRouter(health: health, metrics: metrics)
         participant.routes(context, router: router)

@@ -24,7 +24,7 @@ public final class CircuitBreakers: Sendable {
 
     public init(threshold: Int = 5, openDuration: Duration = .seconds(10)) {
         self.threshold = threshold
-        self.openDuration = Double(openDuration.components.seconds) + Double(openDuration.components.attoseconds) / 1e18
+        self.openDuration = openDuration.seconds
     }
 
     /// Whether a command to `participant` may be sent now (taking the half-open trial if so).

@@ -14,6 +14,11 @@ public struct CommandCatalog: Sendable {
         case rejected(reason: String)
         /// A technical failure: retry, fall back, or give up.
         case failed(reason: String)
+
+        public var isTechnicalFailure: Bool {
+            if case .failed = self { return true }
+            return false
+        }
     }
 
     public struct Entry: Sendable {

@@ -10,7 +10,7 @@ import Storage
 
 /// The orchestrator: order intake over HTTP, the checkout saga engine, its timers, and
 /// the consumer of participants' replies.
-public struct OrchestratorService {
+public struct OrchestratorService: Sendable {
     public static let name = "orchestrator"
     public static let defaultHTTPPort = 8080
 
@@ -18,7 +18,9 @@ public struct OrchestratorService {
     public let relay: OutboxRelay
     public let consumer: MessageConsumer
     public let settings: ServiceConfiguration
-    private let router: Router<BasicRequestContext>
+    private let http: any Service
+    /// Opens when the reply consumer owns its partitions; timers wait for it.
+    private let consuming: Latch
     private let logger: Logger
 
     /// Opens the database at `DATA_DIRECTORY/orchestrator.sqlite` (or `database`), loads the
@@ -31,7 +33,8 @@ public struct OrchestratorService {
         breakers: CircuitBreakers = CircuitBreakers(),
         health: HealthState,
         metrics: PrometheusCollectorRegistry?,
-        logger: Logger
+        logger: Logger,
+        onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> OrchestratorService {
         var logger = logger
         logger[metadataKey: "service"] = "\(name)"
@@ -45,29 +48,36 @@ public struct OrchestratorService {
         let relay = OutboxRelay(database: database, bus: bus, service: name, logger: logger)
         let runner = SagaRunner(database: database, relay: relay, engine: SagaEngine(breakers: breakers), topics: topics, logger: logger)
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
+        let consuming = Latch()
 
         var replies = MessageRouter()
         for type in runner.engine.catalog.replies.keys {
             replies.on(messageType: type) { envelope in try await runner.handleReply(envelope) }
         }
+        health.set("consumer", ready: false, detail: "joining the replies consumer group")
         let consumer = MessageConsumer(
             name: name, bus: bus,
             subscription: Subscription(groupID: topics.group("ensemble-orchestrator"), topics: [topics.orchestratorReplies]),
-            router: replies, logger: logger
+            router: replies, logger: logger,
+            onReady: {
+                health.set("consumer", ready: true, detail: "consuming \(topics.orchestratorReplies)")
+                consuming.open()
+            }
         )
         let router = ServiceHTTPServer.makeRouter(health: health, metrics: metrics)
         addRoutes(to: router, runner: runner)
-        return OrchestratorService(runner: runner, relay: relay, consumer: consumer, settings: settings, router: router, logger: logger)
+        let http = ServiceHTTPServer.makeApplication(router: router, host: settings.httpHost, port: settings.httpPort, name: name, logger: logger, onRunning: onHTTPRunning)
+        return OrchestratorService(runner: runner, relay: relay, consumer: consumer, settings: settings, http: http, consuming: consuming, logger: logger)
     }
 
-    /// The relay, the reply consumer, the timers and the HTTP server.
-    public func services(onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [
-            relay,
-            consumer,
-            SagaTimerService(runner: runner, logger: logger),
-            ServiceHTTPServer.makeApplication(router: router, host: settings.httpHost, port: settings.httpPort, name: Self.name, logger: logger, onRunning: onHTTPRunning),
-        ]
+    /// The relay, the reply consumer and the timers: the saga machinery without HTTP.
+    public var engineServices: [any Service] {
+        [relay, consumer, SagaTimerService(runner: runner, consuming: consuming, logger: logger)]
+    }
+
+    /// Everything: the saga machinery and the HTTP server.
+    public var services: [any Service] {
+        engineServices + [http]
     }
 }
 
@@ -83,11 +93,11 @@ extension OrchestratorService {
             let logger = Logger(label: "ensemble.\(name)")
             let kafka = try await KafkaRuntime.connect(settings, logger: logger)
             let health = HealthState()
-            let orchestrator = try await open(settings: settings, bus: kafka.bus, health: health, metrics: metrics, logger: logger)
-            let services: [any Service] = [kafka.producer] + orchestrator.services { port in
+            let orchestrator = try await open(settings: settings, bus: kafka.bus, health: health, metrics: metrics, logger: logger) { port in
                 health.set("started", ready: true)
                 logger.info("orchestrator ready", metadata: ["http.port": "\(port)"])
             }
+            let services: [any Service] = [kafka.producer] + orchestrator.services
             let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         } catch {

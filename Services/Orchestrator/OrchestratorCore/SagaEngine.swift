@@ -29,8 +29,17 @@ public struct SagaEngine: Sendable {
 
     /// Applies a reply. Replies that match no pending command (late, duplicate) change nothing.
     public func reply(_ saga: inout SagaInstance, _ definition: SagaDefinition, causationID: UUID, messageType: String, outcome: CommandCatalog.Outcome, now: Date) -> [OutgoingCommand] {
-        guard let (id, state) = saga.steps.first(where: { $0.value.pendingMessageID == causationID }),
-              let step = definition.step(id) else {
+        var match = saga.steps.first { $0.value.pendingMessageID == causationID }
+        if match == nil, !outcome.isTechnicalFailure {
+            // A definite answer to an earlier attempt of a step still in progress (it timed
+            // out, a retry is pending or in flight): the effect happened, so take it.
+            match = saga.steps.first { entry in
+                (entry.value.status == .running || entry.value.status == .waitingRetry)
+                    && entry.value.attempts.contains { $0.messageID == causationID }
+            }
+            if let (id, _) = match { saga.record("late reply accepted", step: id, detail: messageType, at: now) }
+        }
+        guard let (id, state) = match, let step = definition.step(id) else {
             saga.record("late reply ignored", detail: messageType, at: now)
             return []
         }
@@ -99,6 +108,21 @@ public struct SagaEngine: Sendable {
         var commands = commandsForRetriesDue(&saga, definition, now: now, only: nil)
         commands += advance(&saga, definition, now: now)
         return commands
+    }
+
+    /// After the orchestrator was down: commands still awaiting replies get a fresh timeout
+    /// from `now` (their replies may be waiting in Kafka; the downtime is not the
+    /// participant's fault), so a restart does not turn into a burst of timeouts.
+    public func resume(_ saga: inout SagaInstance, _ definition: SagaDefinition, now: Date) {
+        var resumed: [String] = []
+        for step in definition.steps {
+            guard let state = saga.steps[step.id], state.pendingMessageID != nil, let deadline = state.deadline, deadline < now.addingTimeInterval(step.timeout.seconds) else { continue }
+            saga.steps[step.id]?.deadline = now.addingTimeInterval(step.timeout.seconds)
+            resumed.append(step.id)
+        }
+        if !resumed.isEmpty {
+            saga.record("resumed after restart", detail: "waiting again for \(resumed.joined(separator: ", "))", at: now)
+        }
     }
 
     // MARK: - Moving forward
@@ -187,7 +211,7 @@ public struct SagaEngine: Sendable {
         let used = state.attempts.filter { $0.fallback == state.usingFallback && ($0.command == step.compensation) == compensating }.count
         if used < policy.attempts {
             let delay = policy.backoff(after: used)
-            saga.steps[step.id]?.deadline = now.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            saga.steps[step.id]?.deadline = now.addingTimeInterval(delay.seconds)
             if !compensating { saga.steps[step.id]?.status = .waitingRetry }
             saga.record("retry scheduled", step: step.id, detail: "\(reason); attempt \(used + 1) of \(policy.attempts) in \(delay)", at: now)
         } else if compensating {
@@ -254,9 +278,9 @@ public struct SagaEngine: Sendable {
         }
         let messageID = UUID()
         var state = saga.steps[step.id] ?? StepState()
-        state.attempts.append(StepAttempt(number: state.attempts.count + 1, command: type, fallback: fallback, sentAt: now))
+        state.attempts.append(StepAttempt(number: state.attempts.count + 1, messageID: messageID, command: type, fallback: fallback, sentAt: now))
         state.pendingMessageID = messageID
-        state.deadline = now.addingTimeInterval(Double(step.timeout.components.seconds) + Double(step.timeout.components.attoseconds) / 1e18)
+        state.deadline = now.addingTimeInterval(step.timeout.seconds)
         saga.steps[step.id] = state
         saga.record("command sent", step: step.id, detail: "\(type)\(fallback ? " (fallback)" : "") attempt \(state.attempts.count)", at: now)
         return OutgoingCommand(participant: entry.participant, step: step.id, messageID: messageID, message: message)
@@ -268,5 +292,12 @@ public struct SagaEngine: Sendable {
         case .rejected(let reason): "\(messageType): \(reason)"
         case .failed(let reason): "\(messageType): \(reason)"
         }
+    }
+}
+
+extension Duration {
+    /// This duration in (fractional) seconds.
+    var seconds: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -24,6 +24,8 @@ public enum StepStatus: String, Sendable, Hashable, Codable {
 /// One command sent for a step (or its compensation) and how it ended.
 public struct StepAttempt: Sendable, Hashable, Codable {
     public var number: Int
+    /// The command's `message-id`; a reply's `causation-id` names it.
+    public var messageID: UUID?
     public var command: String
     public var fallback: Bool
     public var sentAt: Date

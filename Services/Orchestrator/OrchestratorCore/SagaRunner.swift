@@ -114,6 +114,22 @@ public final class SagaRunner: Sendable {
         }
     }
 
+    /// Run once at start-up: gives commands still awaiting replies a fresh timeout (see
+    /// `SagaEngine.resume`). Returns how many unfinished sagas there are.
+    @discardableResult
+    public func resumeUnfinished() async throws -> Int {
+        let now = self.now()
+        let ids = try await database.read { sql in try await SagaStore.unfinished(in: sql) }
+        for id in ids {
+            try await mutate(id, inbox: nil) { saga, definition in
+                self.engine.resume(&saga, definition, now: now)
+                return []
+            }
+        }
+        if !ids.isEmpty { logger.info("resuming unfinished sagas", metadata: ["count": "\(ids.count)"]) }
+        return ids.count
+    }
+
     /// Fires every timer (timeout, retry) that is due; returns how many sagas it looked at.
     @discardableResult
     public func runDueTimers() async throws -> Int {

@@ -107,6 +107,10 @@ enum SagaStore {
         """).all().map { try $0.decode(column: "id", as: String.self) }
     }
 
+    static func unfinished(in sql: any SQLDatabase) async throws -> [String] {
+        try await sql.raw("SELECT id FROM sagas WHERE status IN ('running', 'compensating')").all().map { try $0.decode(column: "id", as: String.self) }
+    }
+
     static func earliestDeadline(in sql: any SQLDatabase) async throws -> Date? {
         guard let text = try await sql.raw("SELECT MIN(next_deadline) AS d FROM sagas WHERE next_deadline IS NOT NULL").first()?.decode(column: "d", as: String?.self) else {
             return nil
