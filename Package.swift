@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
         .package(url: "https://github.com/vapor/sql-kit", from: "3.30.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
     ],
     targets: [
@@ -217,7 +218,9 @@ let package = Package(
             name: "OrchestratorTests",
             dependencies: [
                 "OrchestratorCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Tests/OrchestratorTests"
         ),

@@ -1,0 +1,202 @@
+import Contracts
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Messaging
+import MessagingTesting
+@testable import OrchestratorCore
+import ServiceKit
+import Storage
+import Testing
+import Yams
+
+/// The orchestrator's HTTP API over an in-memory bus and a temporary database.
+struct APIFixture {
+    let runner: SagaRunner
+    let bus: InMemoryMessageBus
+    let router: Router<BasicRequestContext>
+
+    init() async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let database = try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite").path, logger: logger)
+        try await Migrator.migrate(database, Storage.messagingMigrations + [SagaStore.migration], logger: logger)
+        bus = InMemoryMessageBus()
+        let relay = OutboxRelay(database: database, bus: bus, service: "orchestrator", logger: logger)
+        runner = SagaRunner(database: database, relay: relay, engine: SagaEngine(), logger: logger)
+        try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
+        router = ServiceHTTPServer.makeRouter(health: HealthState(), metrics: nil)
+        OrchestratorService.addRoutes(to: router, runner: runner)
+    }
+
+    static let order = #"{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111 1111 1111 1111"}, "shipTo": {"name": "Bob", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}"#
+
+    static func json(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any])
+    }
+}
+
+@Suite("Orchestrator HTTP API")
+struct OrderAPITests {
+    @Test("POST /orders accepts a valid order, answers 202 with its URL, and queues the first command")
+    func placeOrder() async throws {
+        let fixture = try await APIFixture()
+        let runner = fixture.runner
+        try await Application(router: fixture.router).test(.router) { client in
+            let id = try await client.execute(uri: "/orders", method: .post, body: ByteBuffer(string: APIFixture.order)) { response in
+                #expect(response.status == .accepted)
+                let body = try APIFixture.json(response.body)
+                let id = try #require(body["orderId"] as? String)
+                #expect(body["url"] as? String == "/orders/\(id)")
+                #expect(response.headers[.location] == "/orders/\(id)")
+                return id
+            }
+            try await client.execute(uri: "/orders/\(id)", method: .get) { response in
+                #expect(response.status == .ok)
+                let body = try APIFixture.json(response.body)
+                #expect(body["status"] as? String == "running")
+                #expect(body["total"] as? String == "25.00")
+                #expect((body["definition"] as? [String: Any])?["version"] as? Int == 1)
+                let steps = try #require(body["steps"] as? [[String: Any]])
+                #expect(steps.first?["id"] as? String == "verify-customer")
+                #expect(steps.first?["status"] as? String == "running")
+            }
+            let saga = try #require(try await runner.saga(id))
+            #expect(saga.data[path: "payment.card"] == .string("4111111111111111"))
+        }
+    }
+
+    @Test("a bad order is a 400 naming the field", arguments: [
+        (#"{"items": []}"#, "customerId"),
+        (APIFixture.order.replacingOccurrences(of: #""quantity": 2"#, with: #""quantity": 0"#), "items[0].quantity"),
+        (APIFixture.order.replacingOccurrences(of: #""12.50""#, with: #""12.505""#), "items[0].unitPrice"),
+        (APIFixture.order.replacingOccurrences(of: "4111 1111 1111 1111", with: "4111"), "payment.card"),
+        (APIFixture.order.replacingOccurrences(of: #""US""#, with: #""USA""#), "shipTo.country"),
+        (APIFixture.order.replacingOccurrences(of: #""items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}]"#, with: #""items": []"#), "items"),
+        ("not json", "JSON"),
+    ])
+    func invalidOrder(body: String, field: String) async throws {
+        let fixture = try await APIFixture()
+        try await Application(router: fixture.router).test(.router) { client in
+            try await client.execute(uri: "/orders", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .badRequest)
+                let error = try #require(try APIFixture.json(response.body)["error"] as? [String: String])
+                #expect(error["message"]?.contains(field) == true, "\(error)")
+            }
+        }
+        #expect(try await fixture.runner.sagas(status: nil, customer: nil, limit: 10, offset: 0).isEmpty)
+    }
+
+    @Test("the same Idempotency-Key returns the same order and starts nothing")
+    func idempotency() async throws {
+        let fixture = try await APIFixture()
+        try await Application(router: fixture.router).test(.router) { client in
+            var ids: [String] = []
+            for expected in [HTTPResponse.Status.accepted, .ok] {
+                try await client.execute(uri: "/orders", method: .post, headers: [HTTPField.Name("Idempotency-Key")!: "abc-1"], body: ByteBuffer(string: APIFixture.order)) { response in
+                    #expect(response.status == expected)
+                    ids.append(try #require(try APIFixture.json(response.body)["orderId"] as? String))
+                }
+            }
+            #expect(ids[0] == ids[1])
+        }
+        #expect(try await fixture.runner.sagas(status: nil, customer: nil, limit: 10, offset: 0).count == 1)
+    }
+
+    @Test("orders list by status and customer; unknown orders are 404")
+    func listing() async throws {
+        let fixture = try await APIFixture()
+        try await Application(router: fixture.router).test(.router) { client in
+            for _ in 0..<3 {
+                try await client.execute(uri: "/orders", method: .post, body: ByteBuffer(string: APIFixture.order)) { #expect($0.status == .accepted) }
+            }
+            try await client.execute(uri: "/orders?status=running&customer=bob&limit=2", method: .get) { response in
+                let body = try APIFixture.json(response.body)
+                #expect((body["orders"] as? [Any])?.count == 2)
+                #expect(body["nextOffset"] as? Int == 2)
+            }
+            try await client.execute(uri: "/orders?customer=alice", method: .get) { response in
+                let body = try APIFixture.json(response.body)
+                #expect((body["orders"] as? [Any])?.isEmpty == true)
+            }
+            try await client.execute(uri: "/orders?status=lost", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/orders?limit=0", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/orders/ord_nope", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test("definitions: list, JSON and Mermaid export, import of a new version, refusal of bad ones")
+    func definitions() async throws {
+        let fixture = try await APIFixture()
+        var v2 = CheckoutDefinition.definition
+        v2.version = 2
+        v2.description = "shorter timeouts"
+        let v2JSON = String(decoding: try MessageCoding.encode(v2), as: UTF8.self)
+        var invalid = v2
+        invalid.version = 3
+        invalid.stages.removeFirst()
+        invalid.stages.insert(.step(.init(id: "ask-billing", participant: "billing", command: "billing.check.v1")), at: 0)
+        let broken = try MessageCoding.encode(invalid)
+        try await Application(router: fixture.router).test(.router) { client in
+            try await client.execute(uri: "/sagas/definitions/checkout/1?format=mermaid", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).hasPrefix("flowchart TD"))
+            }
+            try await client.execute(uri: "/sagas/definitions/checkout/1", method: .get) { response in
+                let definition = try MessageCoding.decode(SagaDefinition.self, from: Data(buffer: response.body))
+                #expect(definition == CheckoutDefinition.definition)
+            }
+            try await client.execute(uri: "/sagas/definitions/checkout/9", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(string: v2JSON)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(string: v2JSON)) { #expect($0.status == .conflict) }
+            try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(bytes: broken)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("unknown participant 'billing'"))
+            }
+            try await client.execute(uri: "/sagas/definitions", method: .get) { response in
+                let list = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [[String: Any]])
+                #expect(list.map { $0["version"] as? Int } == [1, 2])
+            }
+        }
+    }
+
+    @Test("a running saga stays on the version it started with; new sagas take the newest")
+    func versionPinning() async throws {
+        let fixture = try await APIFixture()
+        let order = try MessageCoding.decode(OrderRequest.self, from: Data(APIFixture.order.utf8))
+        let (first, _) = try await fixture.runner.place(order, idempotencyKey: nil)
+        var v2 = CheckoutDefinition.definition
+        v2.version = 2
+        #expect(try await fixture.runner.importDefinition(v2))
+        let (second, _) = try await fixture.runner.place(order, idempotencyKey: nil)
+        #expect(try await fixture.runner.saga(first)?.definitionVersion == 1)
+        #expect(try await fixture.runner.saga(second)?.definitionVersion == 2)
+    }
+
+    @Test("/openapi.yaml documents exactly the routes the server has")
+    func openAPI() async throws {
+        let fixture = try await APIFixture()
+        let served = Set(fixture.router.routes.map { "\($0.method.rawValue.lowercased()) \($0.path.description)" })
+        let document = try #require(try Yams.load(yaml: OpenAPIDocument.yaml) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, operations) in paths {
+            let routerPath = path
+            for method in operations.keys where ["get", "post", "put", "delete", "patch"].contains(method) {
+                documented.insert("\(method) \(routerPath)")
+            }
+        }
+        #expect(served == documented)
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let orderRequest = try #require(schemas["OrderRequest"] as? [String: Any])
+        #expect(Set(orderRequest["required"] as? [String] ?? []) == ["customerId", "items", "payment", "shipTo"])
+        try await Application(router: fixture.router).test(.router) { client in
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).hasPrefix("openapi: 3.1.0"))
+            }
+        }
+    }
+}
