@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: setup build up test bench-kafka clean
+.PHONY: setup build up up-release test bench-kafka clean
 
 setup:
 	@bash scripts/setup.sh
@@ -13,6 +13,11 @@ build: setup
 
 up: build
 	.build/debug/ensemble up
+
+# The same stack from a release build, for benchmarks.
+up-release: setup
+	$(SWIFT) build -c release --product ensemble
+	.build/release/ensemble up
 
 test: setup
 	@bash scripts/test.sh
