@@ -17,5 +17,8 @@ public protocol Database: Sendable {
     /// Runs queries that only read.
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Runs one statement that commits by itself (no explicit transaction around it).
+    func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
     func close() async throws
 }

@@ -38,6 +38,18 @@ public enum Inbox {
     }
 }
 
+extension Inbox {
+    /// Records a message that produces no replies; returns false when it was recorded before.
+    /// One statement, for consumers (the orchestrator's) that only need "seen or not".
+    public static func recordIfNew(_ envelope: Envelope, in sql: any SQLDatabase) async throws -> Bool {
+        try await sql.raw("""
+        INSERT INTO inbox (message_id, message_type, correlation_id, handled_at, replies)
+        VALUES (\(bind: envelope.messageID.uuidString.lowercased()), \(bind: envelope.messageType), \(bind: envelope.correlationID), \(bind: StorageClock.now()), '[]')
+        ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+        """).first() != nil
+    }
+}
+
 extension Storage {
     /// The tables every service with an inbox and an outbox needs.
     public static let messagingMigrations = [Outbox.migration, Inbox.migration]

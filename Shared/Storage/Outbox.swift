@@ -20,14 +20,25 @@ public enum Outbox {
     }
 
     public static func add(_ messages: [OutboxMessage], in sql: any SQLDatabase) async throws {
+        guard !messages.isEmpty else { return }
+        // One INSERT for the whole batch: every statement is a round trip to the database.
         let now = StorageClock.now()
-        for message in messages {
+        var query = SQLQueryString("INSERT INTO outbox (topic, message_key, headers, body, created_at) VALUES ")
+        for (index, message) in messages.enumerated() {
             let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
-            try await sql.raw("""
-            INSERT INTO outbox (topic, message_key, headers, body, created_at)
-            VALUES (\(bind: message.topic), \(bind: message.key), \(bind: headers), \(bind: message.body), \(bind: now))
-            """).run()
+            query.appendInterpolation(unsafeRaw: index == 0 ? "(" : ", (")
+            query.appendInterpolation(bind: message.topic)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: message.key)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: headers)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: message.body)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: now)
+            query.appendInterpolation(unsafeRaw: ")")
         }
+        try await sql.raw(query).run()
     }
 
     /// The oldest unpublished messages, in the order they were written.

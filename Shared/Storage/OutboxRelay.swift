@@ -47,6 +47,9 @@ public final class OutboxRelay: Service, Sendable {
                     return
                 } catch {
                     failures += 1
+                    if let remaining = try? await self.database.read({ try await Outbox.count(in: $0) }) {
+                        self.backlog.record(remaining)
+                    }
                     let delay = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(100), multiplier: 2, maxBackoff: .seconds(5)).backoff(after: failures)
                     self.logger.warning("outbox publish failed; retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
                     try? await Task.sleep(for: delay)
@@ -72,17 +75,19 @@ public final class OutboxRelay: Service, Sendable {
             guard !batch.isEmpty else { break }
             logger.debug("publishing outbox batch", metadata: ["count": "\(batch.count)"])
             try await bus.publish(contentsOf: batch.map(\.message.record))
-            logger.debug("published outbox batch", metadata: ["count": "\(batch.count)"])
             let ids = batch.map(\.id)
-            try await database.transaction { sql in
+            // One statement: the rows are published, their removal needs no transaction of its own.
+            try await database.autocommit { sql in
                 try await Outbox.remove(ids: ids, in: sql)
             }
             total += batch.count
             published.increment(by: batch.count)
-            if batch.count < batchSize { break }
+            if batch.count < batchSize {
+                backlog.record(0)
+                return total
+            }
         }
-        let remaining = try await database.read { sql in try await Outbox.count(in: sql) }
-        backlog.record(remaining)
+        backlog.record(0)
         return total
     }
 }

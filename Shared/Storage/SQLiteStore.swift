@@ -67,6 +67,10 @@ public final class SQLiteStore: Database {
         try await lock.withLock { try await body(sql) }
     }
 
+    public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await lock.withLock { try await body(sql) }
+    }
+
     public func close() async throws {
         try await connection.close()
     }

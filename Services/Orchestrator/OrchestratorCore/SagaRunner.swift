@@ -167,10 +167,7 @@ public final class SagaRunner: Sendable {
         let topics = self.topics
         let logger = self.logger
         let finished: SagaInstance? = try await database.transaction { sql in
-            if let envelope {
-                if try await Inbox.replies(for: envelope.messageID, in: sql) != nil { return nil }
-                try await Inbox.record(envelope, replies: [], in: sql)
-            }
+            if let envelope, try await !Inbox.recordIfNew(envelope, in: sql) { return nil }
             guard var saga = try await SagaStore.saga(id, in: sql) else {
                 logger.warning("reply for an unknown saga ignored", metadata: ["order.id": "\(id)"])
                 return nil
