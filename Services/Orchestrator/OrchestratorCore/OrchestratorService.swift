@@ -38,11 +38,12 @@ public struct OrchestratorService: Sendable {
     ) async throws -> OrchestratorService {
         var logger = logger
         logger[metadataKey: "service"] = "\(name)"
-        let database: any Database = if let database { database } else {
-            try await SQLiteStore.open(path: "\(settings.dataDirectory)/\(name).sqlite", logger: logger)
-        }
         if let url = settings.databaseURL, !url.hasPrefix("sqlite://") {
-            throw ServiceKitError(code: .invalidConfiguration, message: "orchestrator: only SQLite is supported by this build yet; unset DATABASE_URL")
+            throw ServiceKitError(code: .invalidConfiguration, message: "orchestrator: PostgreSQL is not supported by this build yet; unset DATABASE_URL to use SQLite under \(settings.dataDirectory)")
+        }
+        let path = settings.databaseURL.map { String($0.dropFirst("sqlite://".count)) } ?? "\(settings.dataDirectory)/\(name).sqlite"
+        let database: any Database = if let database { database } else {
+            try await SQLiteStore.open(path: path, logger: logger)
         }
         try await Migrator.migrate(database, Storage.messagingMigrations + [SagaStore.migration], logger: logger)
         let relay = OutboxRelay(database: database, bus: bus, service: name, logger: logger)
