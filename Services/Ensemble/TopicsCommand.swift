@@ -17,10 +17,7 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let reader = options.reader()
-            let configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
-            let logger = options.bootstrapCommandLogging(configuration, reader: reader, label: "ensemble.topics")
-            let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
+            let (admin, configuration) = try options.admin()
             _ = try await admin.metadata(timeout: configuration.startupTimeout)
             let created = try await admin.createTopics(TopicCatalog.specs, timeout: .seconds(30))
             print("created \(created.count) of \(TopicCatalog.allTopics.count) catalog topics (the others existed)")
@@ -32,14 +29,21 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let reader = options.reader()
-            let configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
-            let logger = options.bootstrapCommandLogging(configuration, reader: reader, label: "ensemble.topics")
-            let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
+            let (admin, configuration) = try options.admin()
             let metadata = try await admin.metadata(timeout: configuration.startupTimeout)
             for (topic, partitions) in metadata.topics.sorted(by: { $0.key < $1.key }) {
                 print("\(topic)\t\(partitions)")
             }
         }
+    }
+}
+
+extension CommonOptions {
+    /// An admin client for the configured cluster, with command logging set up.
+    func admin() throws -> (KafkaAdmin, ServiceConfiguration) {
+        let reader = reader()
+        let configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
+        let logger = bootstrapCommandLogging(configuration, reader: reader, label: "ensemble.topics")
+        return (try KafkaAdmin(configuration: configuration.kafka, logger: logger), configuration)
     }
 }

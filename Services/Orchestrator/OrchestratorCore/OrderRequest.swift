@@ -3,17 +3,8 @@ import Foundation
 
 /// The body of `POST /orders`.
 public struct OrderRequest: Sendable, Hashable, Codable {
-    public struct Item: Sendable, Hashable, Codable {
-        public var sku: String
-        public var quantity: Int
-        public var unitPrice: Money
-
-        public init(sku: String, quantity: Int, unitPrice: Money) {
-            self.sku = sku
-            self.quantity = quantity
-            self.unitPrice = unitPrice
-        }
-    }
+    /// An order line: the same shape as the contracts' `OrderLine`.
+    public typealias Item = OrderLine
 
     public struct Payment: Sendable, Hashable, Codable {
         public var card: String
@@ -37,7 +28,7 @@ public struct OrderRequest: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey { case customerID = "customerId", items, payment, shipTo }
 
-    public var lines: [OrderLine] { items.map { OrderLine(sku: $0.sku, quantity: $0.quantity, unitPrice: $0.unitPrice) } }
+    public var lines: [OrderLine] { items }
     public var total: Money { lines.total }
 
     /// The first problem with the request, naming the field, or nil.
