@@ -54,7 +54,23 @@ public final class EmbeddedBroker: Service, Sendable {
         }
     }
 
+    /// Where the broker's process id is kept while it runs, so a broker left behind by a
+    /// crashed `ensemble` can be recognised and stopped by the next start.
+    private var pidFile: String { ".ensemble/broker-\(port).pid" }
+
+    /// Stops a broker an earlier run left on our port, if the pid file says it is ours.
+    private func stopLeftover() {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")),
+              String(decoding: command, as: UTF8.self).contains("tcp://\(host):\(port)") else { return }
+        logger.warning("stopping an embedded broker left behind by an earlier run", metadata: ["pid": "\(pid)", "address": "\(bootstrapServer)"])
+        kill(pid, SIGKILL)
+        for _ in 0..<50 where Self.canConnect(host: host, port: port) { usleep(20_000) }
+        try? FileManager.default.removeItem(atPath: pidFile)
+    }
+
     public func run() async throws {
+        stopLeftover()
         if Self.canConnect(host: host, port: port) {
             let error = ServiceKitError(code: .unavailable, message: "port \(port) on \(host) is already in use (is another `make up` running?); stop it, or set KAFKA_BROKERS=\(host):\(port) to use that broker")
             settle(.failure(error))
@@ -80,6 +96,8 @@ public final class EmbeddedBroker: Service, Sendable {
             throw failure
         }
         logger.debug("embedded broker starting", metadata: ["pid": "\(process.processIdentifier)", "address": "\(bootstrapServer)"])
+        try? FileManager.default.createDirectory(atPath: ".ensemble", withIntermediateDirectories: true)
+        try? "\(process.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         // Drain the broker's output so it never blocks on a full pipe; keep the tail for errors.
         let tail = Mutex<[String]>([])
         output.fileHandleForReading.readabilityHandler = { handle in
@@ -92,6 +110,7 @@ public final class EmbeddedBroker: Service, Sendable {
         defer {
             output.fileHandleForReading.readabilityHandler = nil
             Self.stop(process)
+            try? FileManager.default.removeItem(atPath: pidFile)
         }
 
         let deadline = ContinuousClock.now + .seconds(15)
