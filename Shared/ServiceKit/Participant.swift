@@ -44,8 +44,10 @@ public struct ParticipantContext: Sendable {
         in router: inout MessageRouter,
         _ logic: @escaping @Sendable (C, Envelope, any SQLDatabase) async throws -> CommandOutcome
     ) {
-        handle(type, in: &router, prepare: { _, _ in () }) { command, envelope, _, sql in
-            try await logic(command, envelope, sql)
+        register(type, in: &router) { command, envelope in
+            try await executor.execute(command, envelope: envelope) { command, sql in
+                try await logic(command, envelope, sql)
+            }
         }
     }
 
@@ -59,8 +61,27 @@ public struct ParticipantContext: Sendable {
         _ logic: @escaping @Sendable (C, Envelope, Prepared?, any SQLDatabase) async throws -> CommandOutcome
     ) {
         let executor = self.executor
-        let faults = self.faults
         let database = self.database
+        register(type, in: &router) { command, envelope in
+            // The slow step is skipped for a message handled before; the transaction
+            // checks the inbox again, so a race only costs a wasted call.
+            let seen = try await database.read { try await Inbox.replies(for: envelope.messageID, in: $0) != nil }
+            let prepared = seen ? nil : try await prepare(command, envelope)
+            try await executor.execute(command, envelope: envelope) { command, sql in
+                try await logic(command, envelope, prepared, sql)
+            }
+        }
+    }
+
+    /// Routes `C` through the fault injector: dropped, failed with a retriable
+    /// `command-failed` reply, or handed to `proceed`.
+    private func register<C: MessageContract>(
+        _ type: C.Type,
+        in router: inout MessageRouter,
+        proceed: @escaping @Sendable (C, Envelope) async throws -> Void
+    ) {
+        let executor = self.executor
+        let faults = self.faults
         let service = self.name
         router.on(C.self) { command, envelope in
             switch await faults.decide(messageType: C.messageType) {
@@ -71,11 +92,7 @@ public struct ParticipantContext: Sendable {
                     CommandOutcome(reply: CommandFailed(service: service, commandType: C.messageType, reason: reason))
                 }
             case .proceed:
-                let seen = try await database.read { try await Inbox.replies(for: envelope.messageID, in: $0) != nil }
-                let prepared = seen ? nil : try await prepare(command, envelope)
-                try await executor.execute(command, envelope: envelope) { command, sql in
-                    try await logic(command, envelope, prepared, sql)
-                }
+                try await proceed(command, envelope)
             }
         }
     }

@@ -26,9 +26,4 @@ public struct OutboxMessage: Sendable, Hashable, Codable {
             headers: headers.compactMap { pair in pair.count == 2 ? KafkaHeader(key: pair[0], string: pair[1]) : nil }
         )
     }
-
-    /// The `message-id` header.
-    public var messageID: String? {
-        headers.first { $0.first == EnvelopeHeader.messageID }?.last
-    }
 }

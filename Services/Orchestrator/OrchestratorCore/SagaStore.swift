@@ -118,14 +118,6 @@ enum SagaStore {
         return MessageCoding.parseTimestamp(text)
     }
 
-    static func counts(in sql: any SQLDatabase) async throws -> [String: Int] {
-        var result: [String: Int] = [:]
-        for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM sagas GROUP BY status").all() {
-            result[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
-        }
-        return result
-    }
-
     // MARK: Idempotency keys
 
     static func order(forKey key: String, in sql: any SQLDatabase) async throws -> String? {
