@@ -6,6 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SWIFT="${SWIFT:-swift}"
+
+# The integration tests send hostile records with an outside Kafka client (not Ensemble's
+# own Kafka layer): confluent-kafka for Python, which carries its own librdkafka.
+CONFLUENT_KAFKA="confluent-kafka==2.16.1"
+if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
+  echo "test: installing $CONFLUENT_KAFKA (an outside Kafka client for the tests)" >&2
+  python3 -m pip install -q --disable-pip-version-check "$CONFLUENT_KAFKA" 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$CONFLUENT_KAFKA" \
+    || { echo "test: error: pip install $CONFLUENT_KAFKA failed" >&2; exit 1; }
+fi
 echo "test: building (a first build of the dependencies takes several minutes)" >&2
 "$SWIFT" build --build-tests
 

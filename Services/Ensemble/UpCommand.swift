@@ -79,21 +79,32 @@ struct Stack: Service {
     func run() async throws {
         try await broker?.waitUntilReady()
         let kafka = try await KafkaRuntime.connect(configuration, logger: logger)
+        let metrics = self.metrics
+        let logger = self.logger
         var services: [any Service] = [kafka.producer]
         var rows: [String] = []
+        // Each service runs supervised: a fatal error in one restarts that one with backoff
+        // while the others go on. A failure to open a service here is a start-up error.
         for (participant, settings) in participants {
-            let health = HealthState()
-            let host = try await ParticipantHost.open(participant, settings: settings, bus: kafka.bus, health: health, metrics: metrics, logger: logger)
-            services += host.services { _ in health.set("started", ready: true) }
+            let open: @Sendable () async throws -> [any Service] = {
+                let health = HealthState()
+                let failure = ServiceFailure()
+                let host = try await ParticipantHost.open(participant, settings: settings, bus: kafka.bus, health: health, metrics: metrics, failure: failure, logger: logger)
+                return host.services { _ in health.set("started", ready: true) }
+            }
+            services.append(SupervisedService(name: participant.name, first: try await open(), logger: logger, reopen: open))
             let name = participant.name.padding(toLength: 11, withPad: " ", startingAt: 0)
             rows.append("  \(name)  http://\(settings.service.httpHost):\(settings.service.httpPort)  (\(settings.service.dataDirectory)/\(participant.name).sqlite)")
         }
 
-        let health = HealthState()
-        let orchestratorService = try await OrchestratorService.open(settings: orchestrator, bus: kafka.bus, health: health, metrics: metrics, logger: logger) { _ in
-            health.set("started", ready: true)
+        let orchestrator = self.orchestrator
+        let openOrchestrator: @Sendable () async throws -> [any Service] = {
+            let health = HealthState()
+            return try await OrchestratorService.open(settings: orchestrator, bus: kafka.bus, health: health, metrics: metrics, logger: logger) { _ in
+                health.set("started", ready: true)
+            }.services
         }
-        services += orchestratorService.services
+        services.append(SupervisedService(name: OrchestratorService.name, first: try await openOrchestrator(), logger: logger, reopen: openOrchestrator))
         rows.insert("  orchestrator http://\(orchestrator.httpHost):\(orchestrator.httpPort)  (\(orchestrator.dataDirectory)/orchestrator.sqlite)", at: 0)
 
         let servers = configuration.kafka.bootstrapServers.joined(separator: ",")

@@ -11,6 +11,8 @@ final class ConsumerSignals: @unchecked Sendable {
     private let condition = NSCondition()
     private var demandEpoch = 0
     private var terminated = false
+    /// Messages the application took out of the sequence and is still working on.
+    private var outstanding = 0
 
     /// A token to pass to `waitForDemand(after:)`, read before yielding a message.
     var epoch: Int {
@@ -44,15 +46,29 @@ final class ConsumerSignals: @unchecked Sendable {
         return demandEpoch != epoch || terminated
     }
 
-    /// Blocks until the application has consumed every buffered message, or `timeout` passed.
+    func handlingStarted() {
+        condition.lock()
+        outstanding += 1
+        condition.unlock()
+    }
+
+    func handlingFinished() {
+        condition.lock()
+        outstanding -= 1
+        if outstanding <= 0 { condition.broadcast() }
+        condition.unlock()
+    }
+
+    /// Blocks until the application has consumed every buffered message and finished the
+    /// ones it is working on, or `timeout` passed.
     func waitForTermination(timeout: TimeInterval) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while !terminated {
+        while !terminated || outstanding > 0 {
             if !condition.wait(until: deadline) { break }
         }
-        return terminated
+        return terminated && outstanding <= 0
     }
 }
 

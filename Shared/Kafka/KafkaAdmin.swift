@@ -97,4 +97,60 @@ public struct KafkaAdmin: Sendable {
         }
         return created
     }
+
+    /// Deletes `topics`; topics that do not exist are ignored. Returns the names it deleted.
+    @discardableResult
+    public func deleteTopics(_ topics: [String], timeout: Duration) async throws(KafkaError) -> [String] {
+        guard !topics.isEmpty else { return [] }
+        let client = self.client
+        return try await DedicatedThread.perform { () throws(KafkaError) -> [String] in
+            try Self.deleteTopicsBlocking(client: client, topics: topics, timeout: timeout)
+        }
+    }
+
+    private static func deleteTopicsBlocking(client: RDKafkaClient, topics: [String], timeout: Duration) throws(KafkaError) -> [String] {
+        let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+        defer { errorText.deallocate() }
+        var deletions: [OpaquePointer?] = topics.map { rd_kafka_DeleteTopic_new($0) }
+        defer { deletions.forEach { rd_kafka_DeleteTopic_destroy($0) } }
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
+        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_DELETETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, errorText, 512)
+        rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, errorText, 512)
+
+        let queue = rd_kafka_queue_new(client.handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        deletions.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_DeleteTopics(client.handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
+            throw KafkaError(code: .timeout, message: "deleting topics took longer than \(timeout)", isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let eventError = rd_kafka_event_error(event)
+        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.librdkafka(.admin, eventError, context: "delete topics")
+        }
+        guard let result = rd_kafka_event_DeleteTopics_result(event) else {
+            throw KafkaError(code: .admin, message: "delete topics: unexpected event \(String(cString: rd_kafka_event_name(event)))")
+        }
+        var count = 0
+        guard let results = rd_kafka_DeleteTopics_result_topics(result, &count) else { return [] }
+        var deleted: [String] = []
+        for index in 0..<count {
+            let topicResult = results[index]
+            let name = String(cString: rd_kafka_topic_result_name(topicResult))
+            let err = rd_kafka_topic_result_error(topicResult)
+            switch err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                deleted.append(name)
+            case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+                continue
+            default:
+                throw KafkaError.librdkafka(.admin, err, context: "delete topic \(name)")
+            }
+        }
+        return deleted
+    }
 }

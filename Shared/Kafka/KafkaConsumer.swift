@@ -98,6 +98,41 @@ public final class KafkaConsumer: Service, Sendable {
         return true
     }
 
+    /// Tells the consumer that the application took a message out of `messages` and is
+    /// still working on it (in another task, say): a graceful stop waits for the matching
+    /// `finishedHandling()` (up to `shutdownDrainTimeout`) before its last commit.
+    public func startedHandling() {
+        signals.handlingStarted()
+    }
+
+    /// The application is done with a message it announced with `startedHandling()`.
+    public func finishedHandling() {
+        signals.handlingFinished()
+    }
+
+    /// Stops fetching `partitions` until `resume(_:)`. librdkafka drops what it had
+    /// fetched ahead for them and, on resume, fetches again from the message after the
+    /// last one handed to the application, so nothing is skipped. Partitions that are not
+    /// assigned are ignored. Safe from any thread.
+    public func pause(_ partitions: [KafkaTopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaPartitionList(partitions)
+        let err = rd_kafka_pause_partitions(client.handle, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.debug("pause failed", metadata: ["kafka.partitions": "\(partitions)", "error": "\(String(cString: rd_kafka_err2str(err)))"])
+        }
+    }
+
+    /// Fetches `partitions` again after `pause(_:)`.
+    public func resume(_ partitions: [KafkaTopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaPartitionList(partitions)
+        let err = rd_kafka_resume_partitions(client.handle, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.debug("resume failed", metadata: ["kafka.partitions": "\(partitions)", "error": "\(String(cString: rd_kafka_err2str(err)))"])
+        }
+    }
+
     public func run() async throws {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {

@@ -35,6 +35,9 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
         result["linger.ms"] = Self.format(lingerMilliseconds)
         result["message.timeout.ms"] = String(deliveryTimeout.wholeMilliseconds)
         result["queue.buffering.max.messages"] = String(maxQueuedMessages)
+        // Topics come from the catalog, created at start-up; a record for any other topic
+        // (a typo, a deleted dead-letter topic) fails instead of creating one by accident.
+        result["allow.auto.create.topics"] = "false"
         result.merge(client.properties) { _, new in new }
         return result
     }

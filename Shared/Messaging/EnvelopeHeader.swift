@@ -20,4 +20,12 @@ public enum DeadLetterHeader {
     public static let originalOffset = "dlq-original-offset"
     public static let consumerGroup = "dlq-consumer-group"
     public static let failedAt = "dlq-failed-at"
+    /// What was cut to keep the dead letter within `DeadLetterLimits`: `body`, `key`, `headers`.
+    public static let truncated = "dlq-truncated"
+    /// The size in bytes of a body that was cut.
+    public static let originalSize = "dlq-original-size"
+    /// The SHA-256 (hex) of a body that was cut.
+    public static let originalSHA256 = "dlq-original-sha256"
+    /// How many original headers were left out, and their names.
+    public static let headersDropped = "dlq-headers-dropped"
 }

@@ -40,6 +40,7 @@ public struct KafkaMessageBus: MessageBus {
         logger[metadataKey: "kafka.group"] = "\(subscription.groupID)"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
 
+        let lanes = PartitionLanes()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             group.addTask {
@@ -49,16 +50,62 @@ public struct KafkaMessageBus: MessageBus {
                 }
                 onReady()
             }
+            // One lane per partition: in order within a partition, partitions side by side.
+            var queues: [PartitionLanes.Key: AsyncStream<KafkaConsumerMessage>.Continuation] = [:]
             do {
                 for try await message in consumer.messages {
-                    try await handler(message)
-                    consumer.commit(message)
+                    let key = PartitionLanes.Key(message)
+                    let queue: AsyncStream<KafkaConsumerMessage>.Continuation
+                    if let existing = queues[key] {
+                        queue = existing
+                    } else {
+                        let (stream, continuation) = AsyncStream.makeStream(of: KafkaConsumerMessage.self)
+                        queues[key] = continuation
+                        queue = continuation
+                        group.addTask {
+                            try await Self.runLane(stream, key: key, lanes: lanes, consumer: consumer, handler: handler)
+                        }
+                    }
+                    consumer.startedHandling()
+                    if lanes.enqueued(key) {
+                        logger.debug("partition paused: its lane is behind", metadata: ["kafka.partition": "\(key.topicPartition)"])
+                        consumer.pause([key.topicPartition])
+                    }
+                    queue.yield(message)
                 }
             } catch {
+                queues.values.forEach { $0.finish() }
                 group.cancelAll()
                 throw error
             }
+            queues.values.forEach { $0.finish() }
             try await group.waitForAll()
+        }
+    }
+
+    /// Handles one partition's records in order and commits each after its handler.
+    /// A handler that throws stops the lane and, through the task group, the consumer;
+    /// a `CancellationError` (shutdown) leaves the rest uncommitted, to be read again.
+    private static func runLane(
+        _ stream: AsyncStream<KafkaConsumerMessage>,
+        key: PartitionLanes.Key,
+        lanes: PartitionLanes,
+        consumer: KafkaConsumer,
+        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+    ) async throws {
+        var stopping = false
+        for await message in stream {
+            defer {
+                consumer.finishedHandling()
+                if lanes.finished(key) { consumer.resume([key.topicPartition]) }
+            }
+            guard !stopping else { continue }
+            do {
+                try await handler(message)
+                consumer.commit(message)
+            } catch is CancellationError {
+                stopping = true
+            }
         }
     }
 }

@@ -38,10 +38,11 @@ public protocol MessageBus: Sendable {
     /// Publishes `records` in order and returns once the bus has durably accepted all of them.
     func publish(contentsOf records: [KafkaProducerMessage]) async throws
 
-    /// Reads `subscription` and calls `handler` for each record, in order within a partition.
-    /// A record counts as handled (its offset is committed) once `handler` returns; if
-    /// `handler` throws, consumption stops and the error is rethrown, leaving the record
-    /// uncommitted. Runs until cancelled or, under a `ServiceGroup`, until graceful shutdown.
+    /// Reads `subscription` and calls `handler` for each record, in order within a
+    /// partition; different partitions may be handled at the same time. A record counts as
+    /// handled (its offset is committed) once `handler` returns. If `handler` throws
+    /// `CancellationError`, that partition stops there, uncommitted (shutdown); any other
+    /// error stops consumption and is rethrown, leaving the record uncommitted. Runs until cancelled or, under a `ServiceGroup`, until graceful shutdown.
     /// `onReady` is called once the consumer owns partitions (it joined its group).
     func consume(
         _ subscription: Subscription,

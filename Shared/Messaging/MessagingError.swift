@@ -5,6 +5,8 @@ public struct MessagingError: Error, Sendable, Hashable, CustomStringConvertible
         private init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
+        /// The record is larger than the consumer accepts.
+        public static let tooLarge = Code("too-large")
         /// A required envelope header is missing.
         public static let missingHeader = Code("missing-header")
         /// An envelope header is present but unreadable (a bad UUID or timestamp).

@@ -12,6 +12,11 @@ enum MessagingMetrics {
         Counter(label: "ensemble_message_retries_total", dimensions: [("consumer", consumer), ("type", type)]).increment()
     }
 
+    /// A partition held because its dead letter cannot be written (1), or released (0).
+    static func held(consumer: String, partition: String, _ holding: Bool) {
+        Gauge(label: "ensemble_consumer_partition_held", dimensions: [("consumer", consumer), ("partition", partition)]).record(holding ? 1 : 0)
+    }
+
     static func deadLettered(consumer: String, topic: String, reason: String, type: String) {
         Counter(label: "ensemble_dead_letters_total", dimensions: [("consumer", consumer), ("topic", topic), ("reason", reason)]).increment()
         Counter(label: "ensemble_messages_handled_total", dimensions: [("consumer", consumer), ("type", type), ("outcome", "dead-lettered")]).increment()

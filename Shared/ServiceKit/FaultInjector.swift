@@ -14,15 +14,16 @@ public final class FaultInjector: Sendable {
     private let logger: Logger
     private let committed = Mutex(0)
     private let random: @Sendable () -> Double
-    private let crash: @Sendable () -> Void
+    private let crash: @Sendable () async throws -> Void
 
     /// `random` returns values in 0..<1 (tests pass a fixed sequence); `crash` ends the
-    /// process (tests observe it instead).
+    /// process (`exitProcess`), or only the service when several share the process
+    /// (`stopService`); tests observe it instead.
     public init(
         plan: FaultPlan,
         logger: Logger,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        crash: @escaping @Sendable () -> Void = { _exit(70) }
+        crash: @escaping @Sendable () async throws -> Void = FaultInjector.exitProcess
     ) {
         self.plan = plan
         self.logger = logger
@@ -47,16 +48,28 @@ public final class FaultInjector: Sendable {
         return .proceed
     }
 
+    /// Ends the process at once, as a crash would.
+    public static let exitProcess: @Sendable () async throws -> Void = { _exit(70) }
+
+    /// Fails the service through `failure` (its supervisor restarts it) and never returns:
+    /// the command's handler ends by cancellation, before its reply is published.
+    public static func stopService(_ failure: ServiceFailure) -> @Sendable () async throws -> Void {
+        {
+            failure.fail("fault injection: crash-after")
+            while true { try await Task.sleep(for: .seconds(60)) }
+        }
+    }
+
     /// Called right after a command's transaction committed, before its outcome is published.
-    public func committedOne() {
+    public func committedOne() async throws {
         guard let limit = plan.crashAfter else { return }
         let count = committed.withLock { count in
             count += 1
             return count
         }
         if count >= limit {
-            logger.critical("fault injection: crashing after \(count) commands, before the outbox is published")
-            crash()
+            logger.critical("fault injection: crashing before the outbox is published", metadata: ["commands": "\(count)"])
+            try await crash()
         }
     }
 }

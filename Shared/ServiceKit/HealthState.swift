@@ -17,6 +17,21 @@ public final class HealthState: Sendable {
         checks.withLock { $0[name] = Check(ready: ready, detail: detail) }
     }
 
+    /// Removes check `name` (a condition that has passed, such as a held partition).
+    public func clear(_ name: String) {
+        checks.withLock { $0[name] = nil }
+    }
+
+    /// The `onHold` callback of a `MessageConsumer`: a held partition is a failing check
+    /// named after it until the partition moves again.
+    public func partitionHold(partition: String, reason: String?) {
+        if let reason {
+            set("partition \(partition)", ready: false, detail: reason)
+        } else {
+            clear("partition \(partition)")
+        }
+    }
+
     public var snapshot: [String: Check] { checks.withLock { $0 } }
 
     public var isReady: Bool {

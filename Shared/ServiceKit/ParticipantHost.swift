@@ -47,6 +47,8 @@ public struct ParticipantHost {
     public let relay: OutboxRelay
     public let consumer: MessageConsumer
     public let settings: ParticipantSettings
+    /// Set when the service shares its process: a fatal fault fails only this service.
+    public let failure: ServiceFailure?
     private let router: Router<BasicRequestContext>
     private let logger: Logger
 
@@ -56,12 +58,13 @@ public struct ParticipantHost {
         bus: any MessageBus,
         health: HealthState,
         metrics: PrometheusCollectorRegistry?,
+        failure: ServiceFailure? = nil,
         logger: Logger
     ) async throws -> ParticipantHost {
         var logger = logger
-        logger[metadataKey: "service"] = "\(participant.name)"
+        logger[metadataKey: LogKey.service] = "\(participant.name)"
         let database = try await openDatabase(participant.name, settings: settings.service, logger: logger)
-        return try await open(participant, settings: settings, database: database, bus: bus, health: health, metrics: metrics, logger: logger)
+        return try await open(participant, settings: settings, database: database, bus: bus, health: health, metrics: metrics, failure: failure, logger: logger)
     }
 
     /// Runs `participant` on an already open database (tests use a temporary file).
@@ -72,15 +75,16 @@ public struct ParticipantHost {
         bus: any MessageBus,
         health: HealthState,
         metrics: PrometheusCollectorRegistry?,
+        failure: ServiceFailure? = nil,
         logger: Logger
     ) async throws -> ParticipantHost {
         try await Migrator.migrate(database, Storage.messagingMigrations + participant.migrations, logger: logger)
 
         let relay = OutboxRelay(database: database, bus: bus, service: participant.name, logger: logger)
-        let faults = FaultInjector(plan: settings.faults, logger: logger)
+        let faults = FaultInjector(plan: settings.faults, logger: logger, crash: failure.map(FaultInjector.stopService) ?? FaultInjector.exitProcess)
         let executor = CommandExecutor(
             database: database, relay: relay, eventsTopic: settings.eventsTopic,
-            onCommitted: { faults.committedOne() }
+            onCommitted: { try await faults.committedOne() }
         )
         let context = ParticipantContext(name: participant.name, database: database, executor: executor, faults: faults, logger: logger)
         try await participant.seed(context)
@@ -94,19 +98,20 @@ public struct ParticipantHost {
             subscription: Subscription(groupID: settings.groupID, topics: [settings.commandsTopic]),
             router: commands,
             logger: logger,
-            onReady: { health.set("consumer", ready: true, detail: "consuming \(settings.commandsTopic)") }
+            onReady: { health.set("consumer", ready: true, detail: "consuming \(settings.commandsTopic)") },
+            onHold: health.partitionHold
         )
         let router = ServiceHTTPServer.makeRouter(health: health, metrics: metrics)
         participant.routes(context, router: router)
         if !settings.faults.isEmpty {
             logger.warning("fault injection is on", metadata: ["faults": "\(settings.faults)"])
         }
-        return ParticipantHost(context: context, relay: relay, consumer: consumer, settings: settings, router: router, logger: logger)
+        return ParticipantHost(context: context, relay: relay, consumer: consumer, settings: settings, failure: failure, router: router, logger: logger)
     }
 
     /// The relay, the consumer and the HTTP server. `onHTTPRunning` receives the bound port.
     public func services(onHTTPRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [
+        (failure.map { [$0.watcher] } ?? []) + [
             relay,
             consumer,
             ServiceHTTPServer.makeApplication(

@@ -10,6 +10,8 @@ public struct ServiceKitError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let invalidConfiguration = Code("invalid-configuration")
         /// A dependency (broker, database, port) is not available at start-up.
         public static let unavailable = Code("unavailable")
+        /// A running service cannot go on (its supervisor restarts it).
+        public static let serviceFailed = Code("service-failed")
     }
 
     public let code: Code

@@ -30,10 +30,10 @@ public struct CommandExecutor: Sendable {
     public let relay: OutboxRelay
     public let eventsTopic: String
     /// Runs after a new command's transaction committed and before the relay is woken
-    /// (fault injection crashes the process here).
-    private let onCommitted: @Sendable () -> Void
+    /// (fault injection crashes the process or the service here).
+    private let onCommitted: @Sendable () async throws -> Void
 
-    public init(database: any Database, relay: OutboxRelay, eventsTopic: String, onCommitted: @escaping @Sendable () -> Void = {}) {
+    public init(database: any Database, relay: OutboxRelay, eventsTopic: String, onCommitted: @escaping @Sendable () async throws -> Void = {}) {
         self.database = database
         self.relay = relay
         self.eventsTopic = eventsTopic
@@ -63,7 +63,7 @@ public struct CommandExecutor: Sendable {
             try await Outbox.add(replies + events, in: sql)
             return true
         }
-        if isNew { onCommitted() }
+        if isNew { try await onCommitted() }
         relay.wake()
         return isNew
     }

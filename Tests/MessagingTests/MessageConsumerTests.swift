@@ -2,7 +2,7 @@ import Contracts
 import Foundation
 import Kafka
 import Logging
-import Messaging
+@testable import Messaging
 import MessagingTesting
 import Synchronization
 import Testing
@@ -106,15 +106,136 @@ struct MessageConsumerTests {
         #expect(letter.headers.string(for: DeadLetterHeader.detail) == "customer is blocked")
     }
 
-    @Test("when the dead letter cannot be published the record is not committed")
+    @Test("when the dead letter cannot be written the partition is held and reported, then released; nothing is lost")
     func deadLetterPublishFails() async throws {
         try await bus.publish(KafkaProducerMessage(topic: topic, key: "k", value: Data("garbage".utf8)))
-        bus.failNextPublishes(100)
-        let consumer = consumer()
-        await #expect(throws: MessagingError.self) {
-            try await consumer.run()
+        try await publish(customer: "after")
+        bus.failNextPublishes(3)
+        let holds = Locked<[String?]>([])
+        var router = MessageRouter()
+        router.on(VerifyCustomer.self) { [handled] command, _ in handled.withLock { $0.append(command.customerID) } }
+        let consumer = MessageConsumer(
+            name: "test", bus: bus, subscription: Subscription(groupID: "g", topics: [topic]), router: router,
+            deadLetterRetry: RetryPolicy(attempts: .max, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(20)),
+            logger: Logger(label: "test"), onHold: { _, reason in holds.withLock { $0.append(reason) } }
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await consumer.run() }
+            try await waitUntil { holds.withLock { $0.count } >= 1 }
+            #expect(bus.committedOffset(group: "g", topic: topic) == 0, "held: the record is not committed")
+            #expect(handled.withLock { $0 }.isEmpty, "held: nothing after it is handled")
+            try await waitUntil { handled.withLock { $0 } == ["after"] }
+            group.cancelAll()
         }
-        #expect(bus.committedOffset(group: "g", topic: topic) == 0)
+        let reported = holds.withLock { $0 }
+        #expect(reported.count == 2)
+        #expect(reported.first??.contains("cannot be written") == true)
+        #expect(reported.last == .some(nil), "released once the dead letter was written")
+        #expect(bus.records(in: "profile.commands.dlq").count == 1)
+        #expect(bus.committedOffset(group: "g", topic: topic) == 2)
+    }
+
+    @Test("a record over the consumer's size limit is dead-lettered as too-large without being decoded")
+    func tooLarge() async throws {
+        try await bus.publish(try Envelope(VerifyCustomer(customerID: String(repeating: "x", count: 5000)), correlationID: "big"), to: topic)
+        try await publish(customer: "small")
+        var router = MessageRouter()
+        router.on(VerifyCustomer.self) { [handled] command, _ in handled.withLock { $0.append(command.customerID) } }
+        let consumer = MessageConsumer(name: "test", bus: bus, subscription: Subscription(groupID: "g", topics: [topic]), router: router, maxRecordBytes: 1000, logger: Logger(label: "test"))
+        try await run(consumer) { handled.withLock { $0.count } == 1 }
+        #expect(handled.withLock { $0 } == ["small"])
+        let letter = try #require(bus.records(in: "profile.commands.dlq").first)
+        #expect(letter.headers.string(for: DeadLetterHeader.reason) == "too-large")
+        #expect(letter.headers.string(for: DeadLetterHeader.detail)?.contains("at most 1000") == true)
+    }
+}
+
+@Suite("Dead letters: bounded in size")
+struct DeadLetterTests {
+    let dead = DeadLetter(error: MessagingError(code: .malformedBody, message: "bad"), consumerGroup: "g", failedAt: Date(timeIntervalSince1970: 0))
+    let limits = DeadLetterLimits(maxBodyBytes: 1000, truncatedBodyBytes: 100, maxKeyBytes: 10, maxHeaders: 3, maxHeaderValueBytes: 50, maxHeaderBytes: 120, maxDetailBytes: 40)
+
+    func record(body: Data, key: String = "k", headers: [KafkaHeader] = []) -> KafkaConsumerMessage {
+        KafkaConsumerMessage(topic: "t", partition: 2, offset: 7, key: Data(key.utf8), value: body, headers: headers, timestamp: nil)
+    }
+
+    @Test("a record within the limits is copied whole, with the reason and origin")
+    func whole() {
+        let original = record(body: Data("hello".utf8), headers: [KafkaHeader(key: "message-type", string: "x.v1")])
+        let letter = dead.record(for: original, limits: limits)
+        #expect(letter.topic == "t.dlq")
+        #expect(letter.value == Data("hello".utf8))
+        #expect(letter.key == Data("k".utf8))
+        #expect(letter.headers.string(for: "message-type") == "x.v1")
+        #expect(letter.headers.string(for: DeadLetterHeader.originalPartition) == "2")
+        #expect(letter.headers.string(for: DeadLetterHeader.originalOffset) == "7")
+        #expect(letter.headers.string(for: DeadLetterHeader.truncated) == nil)
+    }
+
+    @Test("a body over the limit is cut, with its size and SHA-256")
+    func truncatedBody() {
+        let body = Data((0..<5000).map { UInt8($0 % 251) })
+        let letter = dead.record(for: record(body: body), limits: limits)
+        #expect(letter.value == body.prefix(100))
+        #expect(letter.headers.string(for: DeadLetterHeader.truncated) == "body")
+        #expect(letter.headers.string(for: DeadLetterHeader.originalSize) == "5000")
+        // sha256 of the same bytes, computed independently of the code under test:
+        let expected = Self.referenceSHA256(body)
+        #expect(letter.headers.string(for: DeadLetterHeader.originalSHA256) == expected)
+    }
+
+    @Test("keys, headers and the detail are bounded too; dropped headers are named")
+    func boundedHeaders() {
+        let headers = (0..<6).map { KafkaHeader(key: "h\($0)", string: String(repeating: "v", count: $0 == 1 ? 500 : 10)) }
+        let long = DeadLetter(error: MessagingError(code: .malformedBody, message: String(repeating: "é", count: 100)), consumerGroup: "g")
+        let letter = long.record(for: record(body: Data("x".utf8), key: String(repeating: "K", count: 50), headers: headers), limits: limits)
+        #expect(letter.key?.count == 10)
+        #expect(letter.headers.string(for: "h0") != nil)
+        #expect(letter.headers.string(for: "h1") == nil, "a value over maxHeaderValueBytes is dropped")
+        #expect(letter.headers.filter { $0.key.hasPrefix("h") }.count == 3, "at most maxHeaders kept")
+        #expect(letter.headers.string(for: DeadLetterHeader.headersDropped) == "3: h1,h4,h5")
+        #expect(letter.headers.string(for: DeadLetterHeader.truncated) == "key,headers")
+        let detail = letter.headers.string(for: DeadLetterHeader.detail) ?? ""
+        #expect(detail.utf8.count <= 40 && detail.hasSuffix("..."))
+    }
+
+    @Test("the largest possible dead letter stays under librdkafka's default message.max.bytes")
+    func largestLetter() {
+        #expect(DeadLetterLimits.standard.largestLetterBytes < 1_000_000)
+    }
+
+    /// SHA-256 through the `sha256sum` tool.
+    static func referenceSHA256(_ data: Data) -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dlq-\(UUID().uuidString)")
+        try? data.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try? process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return String(output.prefix(64))
+    }
+}
+
+@Suite("Partition lanes")
+struct PartitionLanesTests {
+    @Test("a lane over its limit asks for a pause once, and for a resume once it is drained to the low mark")
+    func pauseResume() {
+        let lanes = PartitionLanes(pauseAbove: 3, resumeAt: 1)
+        let key = PartitionLanes.Key(KafkaConsumerMessage(topic: "t", partition: 0, offset: 0, key: nil, value: Data(), headers: [], timestamp: nil))
+        let other = PartitionLanes.Key(KafkaConsumerMessage(topic: "t", partition: 1, offset: 0, key: nil, value: Data(), headers: [], timestamp: nil))
+        #expect((1...3).map { _ in lanes.enqueued(key) } == [false, false, false])
+        #expect(lanes.enqueued(key), "the fourth record is over the limit")
+        #expect(!lanes.enqueued(key), "already paused")
+        #expect(!lanes.enqueued(other), "other partitions are not affected")
+        #expect([lanes.finished(key), lanes.finished(key), lanes.finished(key)] == [false, false, false])
+        #expect(lanes.backlog(key) == 2)
+        #expect(lanes.finished(key), "down to the low mark: resume")
+        #expect(!lanes.finished(key))
     }
 }
 

@@ -75,9 +75,9 @@ struct FaultAndRecoveryTests {
     func crashPoint() async throws {
         let crashed = Mutex(false)
         let injector = FaultInjector(plan: FaultPlan(crashAfter: 2), logger: Logger(label: "test"), crash: { crashed.withLock { $0 = true } })
-        injector.committedOne()
+        try await injector.committedOne()
         #expect(!crashed.withLock { $0 })
-        injector.committedOne()
+        try await injector.committedOne()
         #expect(crashed.withLock { $0 })
     }
 }

@@ -63,7 +63,8 @@ public struct OrchestratorService: Sendable {
             onReady: {
                 health.set("consumer", ready: true, detail: "consuming \(topics.orchestratorReplies)")
                 consuming.open()
-            }
+            },
+            onHold: health.partitionHold
         )
         let router = ServiceHTTPServer.makeRouter(health: health, metrics: metrics)
         addRoutes(to: router, runner: runner)

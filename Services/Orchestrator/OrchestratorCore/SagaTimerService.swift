@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceKit
 import ServiceLifecycle
 
 /// Fires saga timers (timeouts, retries) when they are due. Deadlines are stored with each

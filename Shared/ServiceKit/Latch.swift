@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Opens once; every waiter, earlier or later, then goes on.
-final class Latch: Sendable {
+public final class Latch: Sendable {
     private struct State {
         var open = false
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -10,7 +10,11 @@ final class Latch: Sendable {
 
     private let state = Mutex(State())
 
-    func open() {
+    public init() {}
+
+    public var isOpen: Bool { state.withLock { $0.open } }
+
+    public func open() {
         let waiters = state.withLock { state in
             state.open = true
             defer { state.waiters.removeAll() }
@@ -20,7 +24,7 @@ final class Latch: Sendable {
     }
 
     /// Returns when the latch is open, or on cancellation.
-    func wait() async {
+    public func wait() async {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID

@@ -1,0 +1,191 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ServiceKit
+import Testing
+
+/// `ensemble up` as a child process, as a person runs it: its own embedded broker on a
+/// free port, its own HTTP ports and data directory. `kill9()` kills the stack and its
+/// broker with SIGKILL, so everything the broker held in memory is lost, as when the
+/// machine loses power.
+final class StackProcess: @unchecked Sendable {
+    // Written once in `start`, then only read; the tests drive one instance from one task.
+    let directory: URL
+    let brokerPort: Int
+    let ports: [String: Int]
+    let environment: [String: String]
+    private var process: Process?
+    private var log: FileHandle?
+
+    static let services = ["orchestrator", "payment", "inventory", "shipping", "profile"]
+
+    init(environment extra: [String: String] = [:]) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.unique("stack-process"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        brokerPort = try EmbeddedBroker.freePort()
+        var ports: [String: Int] = [:]
+        for service in Self.services { ports[service] = try EmbeddedBroker.freePort() }
+        self.ports = ports
+        var environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root",
+            "DATA_DIRECTORY": directory.appendingPathComponent("data").path,
+            "LOG_LEVEL": "notice",
+        ]
+        for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = String(port) }
+        environment.merge(extra) { _, new in new }
+        self.environment = environment
+    }
+
+    var logPath: String { directory.appendingPathComponent("stack.log").path }
+    var pid: Int32? { process?.processIdentifier }
+
+    func url(_ service: String, _ path: String) -> URL {
+        URL(string: "http://127.0.0.1:\(ports[service]!)\(path)")!
+    }
+
+    /// Starts `ensemble up` and waits until every service reports ready.
+    func start(timeout: Duration = .seconds(60)) async throws {
+        let binary = try EnsembleBinary.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["up", "--broker-port", String(brokerPort)]
+        process.environment = environment
+        process.currentDirectoryURL = directory
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        self.log = log
+        try await eventually("every service of `ensemble up` to be ready (log: \(logPath))", timeout: timeout) {
+            guard process.isRunning else { throw StackExited(log: self.tail()) }
+            for service in Self.services where try await self.status(service, "/health/ready") != 200 { return false }
+            return true
+        }
+    }
+
+    /// SIGKILL to the stack and to its embedded broker (its own process, named in its pid file).
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        let brokerPID = (try? String(contentsOfFile: brokerPIDPath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        kill(process.processIdentifier, SIGKILL)
+        if let brokerPID { kill(brokerPID, SIGKILL) }
+        waitForExit(process, timeout: 10)
+    }
+
+    /// SIGTERM and wait, as Ctrl-C would.
+    func stop() {
+        guard let process else { return }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            waitForExit(process, timeout: 20)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                waitForExit(process, timeout: 5)
+            }
+        }
+        try? log?.close()
+    }
+
+    private var brokerPIDPath: String { directory.appendingPathComponent(".ensemble/broker-\(brokerPort).pid").path }
+
+    /// `Process.waitUntilExit` spins a run loop off the main thread; this polls instead.
+    private func waitForExit(_ process: Process, timeout: TimeInterval) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+    }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    func tail(_ lines: Int = 20) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The JSON log lines, decoded.
+    var logLines: [[String: Any]] {
+        logText.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    deinit {
+        stop()
+    }
+
+    // MARK: - HTTP
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 5
+        configuration.httpMaximumConnectionsPerHost = 64
+        return URLSession(configuration: configuration)
+    }()
+
+    /// The status code of a GET, or 0 when nothing answers.
+    func status(_ service: String, _ path: String) async throws -> Int {
+        do {
+            let (_, response) = try await Self.session.data(from: url(service, path))
+            return (response as? HTTPURLResponse)?.statusCode ?? 0
+        } catch {
+            return 0
+        }
+    }
+
+    func get(_ service: String, _ path: String) async throws -> (Int, Data) {
+        let (data, response) = try await Self.session.data(from: url(service, path))
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    func json(_ service: String, _ path: String) async throws -> Any {
+        let (status, data) = try await get(service, path)
+        guard status == 200 else { throw HTTPFailure(status: status, body: String(decoding: data, as: UTF8.self)) }
+        return try JSONSerialization.jsonObject(with: data)
+    }
+
+    func post(_ service: String, _ path: String, json body: String, headers: [String: String] = [:]) async throws -> (Int, Data) {
+        var request = URLRequest(url: url(service, path))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.httpBody = Data(body.utf8)
+        let (data, response) = try await Self.session.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// Places a small order; returns its id.
+    func placeOrder(customer: String = "bob", sku: String = "SKU-COFFEE", quantity: Int = 1, key: String? = nil) async throws -> String {
+        let body = """
+        {"customerId": "\(customer)", "items": [{"sku": "\(sku)", "quantity": \(quantity), "unitPrice": "9.99"}],
+         "payment": {"card": "4111111111111111"},
+         "shipTo": {"name": "Test", "line1": "1 Test St", "city": "Testville", "postalCode": "12345", "country": "US"}}
+        """
+        let (status, data) = try await post("orchestrator", "/orders", json: body, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+        guard status == 202 || status == 200,
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let id = object["orderId"] as? String else {
+            throw HTTPFailure(status: status, body: String(decoding: data, as: UTF8.self))
+        }
+        return id
+    }
+
+    /// The order's saga status (`running`, `completed`, ...).
+    func orderStatus(_ id: String) async throws -> String? {
+        let object = try await json("orchestrator", "/orders/\(id)") as? [String: Any]
+        return object?["status"] as? String
+    }
+}
+
+struct StackExited: Error, CustomStringConvertible {
+    let log: String
+    var description: String { "`ensemble up` exited; its log ends with:\n\(log)" }
+}
+
+struct HTTPFailure: Error, CustomStringConvertible {
+    let status: Int
+    let body: String
+    var description: String { "HTTP \(status): \(body)" }
+}
