@@ -34,6 +34,12 @@ struct OrchestratorClient: Sendable {
         try await send(URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id)), as: OrderView.self)
     }
 
+    func retry(_ id: String) async throws -> OrderView {
+        var request = URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id).appendingPathComponent("retry"))
+        request.httpMethod = "POST"
+        return try await send(request, as: OrderView.self)
+    }
+
     private func send<T: Decodable>(_ request: URLRequest, as type: T.Type) async throws -> T {
         let (data, response): (Data, URLResponse)
         do {

@@ -3,12 +3,12 @@ import Contracts
 import Foundation
 import OrchestratorCore
 
-/// `ensemble order place|show|watch`: orders through the orchestrator's HTTP API.
+/// `ensemble order place|show|watch|retry`: orders through the orchestrator's HTTP API.
 struct OrderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order",
         abstract: "Place orders and follow their sagas.",
-        subcommands: [Place.self, Show.self, Watch.self]
+        subcommands: [Place.self, Show.self, Watch.self, Retry.self]
     )
 
     /// Prices of the demo SKUs, so `--item SKU:qty` is enough for them.
@@ -77,6 +77,21 @@ struct OrderCommand: AsyncParsableCommand {
         }
     }
 
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drive an order that needs attention again, once its cause is fixed, and follow it."
+        )
+        @OptionGroup var target: Target
+        @Argument(help: "The order id.") var id: String
+
+        func run() async throws {
+            let client = try OrchestratorClient(url: target.url)
+            let order = try await client.retry(id)
+            print("Order \(order.orderId) is \(order.status) again.")
+            try await OrderCommand.follow(id, client: client)
+        }
+    }
+
     static func parseItem(_ text: String) throws -> OrderRequest.Item {
         let parts = text.split(separator: ":").map(String.init)
         guard parts.count == 2 || parts.count == 3, let quantity = Int(parts[1]) else {
@@ -101,7 +116,7 @@ struct OrderCommand: AsyncParsableCommand {
             let order = try await client.order(id)
             for event in order.history.dropFirst(printed) { print(line(event)) }
             printed = order.history.count
-            if ["completed", "compensated", "failed"].contains(order.status) {
+            if ["completed", "compensated", "failed", "needs-attention"].contains(order.status) {
                 print("\n" + summary(order))
                 return
             }
@@ -128,12 +143,14 @@ struct OrderCommand: AsyncParsableCommand {
         var text = "Order \(order.orderId): \(order.status) — \(order.definition.name) v\(order.definition.version), customer \(order.customerId), total \(order.total ?? "?")"
         if let finished = order.finishedAt { text += ", \(milliseconds(finished.timeIntervalSince(order.createdAt))) end to end" }
         if let failure = order.failure { text += "\n  reason: \(failure)" }
+        for item in order.attention ?? [] { text += "\n  left to do: \(item)" }
+        if order.attention != nil { text += "\n  when the cause is fixed: ensemble order retry \(order.orderId)" }
         return text
     }
 
     static func line(_ event: SagaEvent) -> String {
         let time = event.at.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true).time(includingFractionalSeconds: true))
-        return "  \(time)  \((event.step ?? "").padding(toLength: 18, withPad: " ", startingAt: 0)) \(event.event)\(event.detail.map { ": \($0)" } ?? "")"
+        return "  \(time)  \((event.step ?? "").padding(toLength: 18, withPad: " ", startingAt: 0)) \(event.event.rawValue)\(event.detail.map { ": \($0)" } ?? "")"
     }
 
     static func milliseconds(_ seconds: TimeInterval) -> String {

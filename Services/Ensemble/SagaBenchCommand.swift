@@ -56,6 +56,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
         var completed: Int
         var compensated: Int
         var failed: Int
+        var needsAttention: Int
         var unfinished: Int
         var compensationRate: Double
         var latencyP50Milliseconds: Double
@@ -67,7 +68,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
         var table: String {
             TextTable(title: "ensemble bench saga — \(orders) orders, \(concurrency) in flight", columns: ["measure", "value"], rows: [
                 ["throughput", "\(format(ordersPerSecond, 1)) orders/s (\(format(seconds, 2)) s)"],
-                ["outcomes", "\(completed) completed, \(compensated) compensated, \(failed) failed, \(unfinished) unfinished"],
+                ["outcomes", "\(completed) completed, \(compensated) compensated, \(failed) failed, \(needsAttention) need attention, \(unfinished) unfinished"],
                 ["compensation rate", "\(format(compensationRate * 100, 1)) %"],
                 ["end-to-end p50", "\(format(latencyP50Milliseconds, 1)) ms"],
                 ["end-to-end p95", "\(format(latencyP95Milliseconds, 1)) ms"],
@@ -106,6 +107,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
                     case OrderFailed.messageType:
                         let status = (try? envelope.decode(OrderFailed.self).status) ?? "failed"
                         waiter.finish(envelope.correlationID, as: status)
+                    case OrderNeedsAttention.messageType: waiter.finish(envelope.correlationID, as: "needs-attention")
                     default: continue
                     }
                 }
@@ -147,7 +149,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
             let messagesAfter = await publishedMessages()
             return Result(
                 orders: total, concurrency: concurrency, seconds: seconds, ordersPerSecond: Double(total) / seconds,
-                completed: count("completed"), compensated: count("compensated"), failed: count("failed"), unfinished: count("unfinished"),
+                completed: count("completed"), compensated: count("compensated"), failed: count("failed"), needsAttention: count("needs-attention"), unfinished: count("unfinished"),
                 compensationRate: Double(count("compensated")) / Double(total),
                 latencyP50Milliseconds: Percentile.of(latencies, 0.50), latencyP95Milliseconds: Percentile.of(latencies, 0.95),
                 latencyP99Milliseconds: Percentile.of(latencies, 0.99),

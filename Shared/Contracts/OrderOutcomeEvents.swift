@@ -34,3 +34,49 @@ public struct OrderFailed: MessageContract, Hashable {
 
     enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", status, reason }
 }
+
+/// Event (`orders.events`): the order's saga stopped where software cannot decide: a
+/// compensation or a step after the point of no return was refused. `unfinished` says what
+/// is left to do; `ensemble order retry` (or `POST /orders/{id}/retry`) drives it again.
+public struct OrderNeedsAttention: MessageContract, Hashable {
+    public static let messageType = "orders.order-needs-attention.v1"
+    public var orderID: String
+    public var customerID: String
+    public var reason: String
+    public var unfinished: [String]
+
+    public init(orderID: String, customerID: String, reason: String, unfinished: [String]) {
+        self.orderID = orderID
+        self.customerID = customerID
+        self.reason = reason
+        self.unfinished = unfinished
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", reason, unfinished }
+}
+
+/// Event (`orders.events`): a step that must go forward (or a compensation) has not
+/// succeeded for longer than the saga definition's `stuckAfterSeconds`; it is still being
+/// retried. An alert, not an outcome.
+public struct OrderStuck: MessageContract, Hashable {
+    public static let messageType = "orders.order-stuck.v1"
+    public var orderID: String
+    public var customerID: String
+    public var step: String
+    public var command: String
+    public var attempts: Int
+    public var since: String
+    public var lastError: String
+
+    public init(orderID: String, customerID: String, step: String, command: String, attempts: Int, since: String, lastError: String) {
+        self.orderID = orderID
+        self.customerID = customerID
+        self.step = step
+        self.command = command
+        self.attempts = attempts
+        self.since = since
+        self.lastError = lastError
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", step, command, attempts, since, lastError }
+}

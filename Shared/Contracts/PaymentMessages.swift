@@ -143,6 +143,20 @@ public struct RefundPayment: MessageContract, Hashable {
     enum CodingKeys: String, CodingKey { case orderID = "orderId" }
 }
 
+/// Command (compensation): undo the payment in whatever state it is: an authorization is
+/// voided (reply `payment.voided.v1`), a capture is refunded (reply `payment.refunded.v1`),
+/// nothing to undo replies `payment.voided.v1` with a zero amount.
+public struct ReversePayment: MessageContract, Hashable {
+    public static let messageType = "payment.reverse.v1"
+    public var orderID: String
+
+    public init(orderID: String) {
+        self.orderID = orderID
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId" }
+}
+
 /// Reply and event: the captured money went back (or there was nothing to refund).
 public struct PaymentRefunded: MessageContract, Hashable {
     public static let messageType = "payment.refunded.v1"

@@ -2,7 +2,8 @@ import Foundation
 import Kafka
 
 /// Exponential backoff: `attempts` tries in all, waiting `initialBackoff`, then
-/// `initialBackoff × multiplier`, ... capped at `maxBackoff`, between them.
+/// `initialBackoff × multiplier`, ... capped at `maxBackoff`, between them. In JSON,
+/// `attempts` may be left out (one try; a saga's retriable steps ignore it).
 public struct RetryPolicy: Sendable, Hashable, Codable {
     public var attempts: Int
     public var initialBackoff: Duration
@@ -32,7 +33,7 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
-            attempts: try container.decode(Int.self, forKey: .attempts),
+            attempts: try container.decodeIfPresent(Int.self, forKey: .attempts) ?? 1,
             initialBackoff: .milliseconds(try container.decode(Int64.self, forKey: .initialBackoffMilliseconds)),
             multiplier: try container.decodeIfPresent(Double.self, forKey: .multiplier) ?? 2,
             maxBackoff: .milliseconds(try container.decodeIfPresent(Int64.self, forKey: .maxBackoffMilliseconds) ?? 30_000)

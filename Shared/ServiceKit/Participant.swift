@@ -74,7 +74,8 @@ public struct ParticipantContext: Sendable {
     }
 
     /// Routes `C` through the fault injector: dropped, failed with a retriable
-    /// `command-failed` reply, or handed to `proceed`.
+    /// `command-failed` reply, or handed to `proceed`; a `CommandRefused` from `proceed`
+    /// becomes a `command-rejected` reply (and, when the command is invalid, a dead letter).
     private func register<C: MessageContract>(
         _ type: C.Type,
         in router: inout MessageRouter,
@@ -83,6 +84,7 @@ public struct ParticipantContext: Sendable {
         let executor = self.executor
         let faults = self.faults
         let service = self.name
+        let logger = self.logger
         router.on(C.self) { command, envelope in
             switch await faults.decide(messageType: C.messageType) {
             case .drop:
@@ -92,7 +94,17 @@ public struct ParticipantContext: Sendable {
                     CommandOutcome(reply: CommandFailed(service: service, commandType: C.messageType, reason: reason))
                 }
             case .proceed:
-                try await proceed(command, envelope)
+                do {
+                    try await proceed(command, envelope)
+                } catch let refusal as CommandRefused {
+                    logger.warning("command refused", metadata: [
+                        "message.type": "\(C.messageType)", "order.id": "\(envelope.correlationID)", "reason": "\(refusal.reason)",
+                    ])
+                    try await executor.execute(command, envelope: envelope) { _, _ in
+                        CommandOutcome(reply: CommandRejected(service: service, commandType: C.messageType, reason: refusal.reason))
+                    }
+                    if refusal.kind == .invalid { throw MessageRejection(refusal.reason) }
+                }
             }
         }
     }

@@ -117,7 +117,7 @@ struct StackHarness: Sendable {
             if let saga = try await runner.saga(id), saga.status.isFinished { return saga }
             guard ContinuousClock.now < deadline else {
                 let saga = try await runner.saga(id)
-                throw TimedOut(what: "order \(id) to finish (now \(saga?.status.rawValue ?? "missing"); \(saga?.history.last?.event ?? ""))", timeout: timeout)
+                throw TimedOut(what: "order \(id) to finish (now \(saga?.status.rawValue ?? "missing"); \(saga?.history.last?.event.rawValue ?? ""))", timeout: timeout)
             }
             try await Task.sleep(for: .milliseconds(20))
         }

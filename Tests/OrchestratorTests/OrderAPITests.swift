@@ -58,7 +58,7 @@ struct OrderAPITests {
                 let body = try APIFixture.json(response.body)
                 #expect(body["status"] as? String == "running")
                 #expect(body["total"] as? String == "25.00")
-                #expect((body["definition"] as? [String: Any])?["version"] as? Int == 1)
+                #expect((body["definition"] as? [String: Any])?["version"] as? Int == 2)
                 let steps = try #require(body["steps"] as? [[String: Any]])
                 #expect(steps.first?["id"] as? String == "verify-customer")
                 #expect(steps.first?["status"] as? String == "running")
@@ -130,34 +130,34 @@ struct OrderAPITests {
     @Test("definitions: list, JSON and Mermaid export, import of a new version, refusal of bad ones")
     func definitions() async throws {
         let fixture = try await APIFixture()
-        var v2 = CheckoutDefinition.definition
-        v2.version = 2
-        v2.description = "shorter timeouts"
-        let v2JSON = String(decoding: try MessageCoding.encode(v2), as: UTF8.self)
-        var invalid = v2
-        invalid.version = 3
+        var v3 = CheckoutDefinition.definition
+        v3.version = 3
+        v3.description = "shorter timeouts"
+        let v3JSON = String(decoding: try MessageCoding.encode(v3), as: UTF8.self)
+        var invalid = v3
+        invalid.version = 4
         invalid.stages.removeFirst()
         invalid.stages.insert(.step(.init(id: "ask-billing", participant: "billing", command: "billing.check.v1")), at: 0)
         let broken = try MessageCoding.encode(invalid)
         try await Application(router: fixture.router).test(.router) { client in
-            try await client.execute(uri: "/sagas/definitions/checkout/1?format=mermaid", method: .get) { response in
+            try await client.execute(uri: "/sagas/definitions/checkout/2?format=mermaid", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).hasPrefix("flowchart TD"))
             }
-            try await client.execute(uri: "/sagas/definitions/checkout/1", method: .get) { response in
+            try await client.execute(uri: "/sagas/definitions/checkout/2", method: .get) { response in
                 let definition = try MessageCoding.decode(SagaDefinition.self, from: Data(buffer: response.body))
                 #expect(definition == CheckoutDefinition.definition)
             }
             try await client.execute(uri: "/sagas/definitions/checkout/9", method: .get) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(string: v2JSON)) { #expect($0.status == .created) }
-            try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(string: v2JSON)) { #expect($0.status == .conflict) }
+            try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(string: v3JSON)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(string: v3JSON)) { #expect($0.status == .conflict) }
             try await client.execute(uri: "/sagas/definitions", method: .post, body: ByteBuffer(bytes: broken)) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("unknown participant 'billing'"))
             }
             try await client.execute(uri: "/sagas/definitions", method: .get) { response in
                 let list = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [[String: Any]])
-                #expect(list.map { $0["version"] as? Int } == [1, 2])
+                #expect(list.map { $0["version"] as? Int } == [2, 3])
             }
         }
     }
@@ -167,12 +167,12 @@ struct OrderAPITests {
         let fixture = try await APIFixture()
         let order = try MessageCoding.decode(OrderRequest.self, from: Data(APIFixture.order.utf8))
         let (first, _) = try await fixture.runner.place(order, idempotencyKey: nil)
-        var v2 = CheckoutDefinition.definition
-        v2.version = 2
-        #expect(try await fixture.runner.importDefinition(v2))
+        var v3 = CheckoutDefinition.definition
+        v3.version = 3
+        #expect(try await fixture.runner.importDefinition(v3))
         let (second, _) = try await fixture.runner.place(order, idempotencyKey: nil)
-        #expect(try await fixture.runner.saga(first)?.definitionVersion == 1)
-        #expect(try await fixture.runner.saga(second)?.definitionVersion == 2)
+        #expect(try await fixture.runner.saga(first)?.definitionVersion == 2)
+        #expect(try await fixture.runner.saga(second)?.definitionVersion == 3)
     }
 
     @Test("/openapi.yaml documents exactly the routes the server has")
@@ -198,5 +198,58 @@ struct OrderAPITests {
                 #expect(String(buffer: response.body).hasPrefix("openapi: 3.1.0"))
             }
         }
+    }
+}
+
+@Suite("Orchestrator: orders that need attention")
+struct NeedsAttentionAPITests {
+    /// Answers the command step `step` is waiting for, as its participant would.
+    func answer(_ runner: SagaRunner, _ id: String, _ step: String, _ message: some MessageContract) async throws {
+        let saga = try #require(try await runner.saga(id))
+        let pending = try #require(saga.steps[step]?.pendingMessageID, "\(step) waits for a reply")
+        try await runner.handleReply(try Envelope(message, correlationID: id, causationID: pending))
+    }
+
+    @Test("a capture refused after the pivot: listed as needs-attention, announced on orders.events, re-driven by POST /orders/{id}/retry")
+    func retry() async throws {
+        let fixture = try await APIFixture()
+        let runner = fixture.runner
+        let order = try MessageCoding.decode(OrderRequest.self, from: Data(APIFixture.order.utf8))
+        let (id, _) = try await runner.place(order, idempotencyKey: nil)
+        try await answer(runner, id, "verify-customer", CustomerVerified(customerID: "bob", tier: .premium))
+        try await answer(runner, id, "reserve-stock", StockReserved(orderID: id))
+        try await answer(runner, id, "authorize-payment", PaymentAuthorized(orderID: id, authorizationID: "A", amount: 25, processor: .primary))
+        try await answer(runner, id, "schedule-shipment", ShipmentScheduled(orderID: id, carrier: "G", trackingNumber: "T", labelReference: "L", fee: 0, priority: false))
+        try await answer(runner, id, "commit-stock", StockCommitted(orderID: id, lines: []))
+        try await answer(runner, id, "capture-payment", CommandRejected(service: "payment", commandType: CapturePayment.messageType, reason: "processor says no"))
+        #expect(try await runner.saga(id)?.status == .needsAttention)
+
+        let events = try await runner.database.read { try await Outbox.pending(limit: 100, in: $0) }.map { $0.message.record }
+        let announced = try #require(events.first { $0.headers.string(for: EnvelopeHeader.messageType) == OrderNeedsAttention.messageType })
+        let body = try MessageCoding.decode(OrderNeedsAttention.self, from: announced.value)
+        #expect(body.unfinished.first?.hasPrefix("capture-payment: payment.capture.v1 refused") == true)
+
+        try await Application(router: fixture.router).test(.router) { client in
+            try await client.execute(uri: "/orders?status=needs-attention", method: .get) { response in
+                let orders = try APIFixture.json(response.body)["orders"] as? [[String: Any]]
+                #expect(orders?.map { $0["orderId"] as? String } == [id])
+            }
+            try await client.execute(uri: "/orders/\(id)", method: .get) { response in
+                let view = try APIFixture.json(response.body)
+                #expect((view["attention"] as? [String])?.count == 1)
+            }
+            try await client.execute(uri: "/orders/\(id)/retry", method: .post) { response in
+                #expect(response.status == .accepted)
+                let view = try APIFixture.json(response.body)
+                #expect(view["status"] as? String == "running")
+            }
+            try await client.execute(uri: "/orders/\(id)/retry", method: .post) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("not-retriable"))
+            }
+            try await client.execute(uri: "/orders/ord_nope/retry", method: .post) { #expect($0.status == .notFound) }
+        }
+        try await answer(runner, id, "capture-payment", PaymentCaptured(orderID: id, amount: 25))
+        #expect(try await runner.saga(id)?.status == .completed)
     }
 }

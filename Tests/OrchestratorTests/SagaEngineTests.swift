@@ -90,11 +90,11 @@ struct SagaEngineTests {
         try driver.reply("schedule-shipment", CommandFailed(service: "shipping", commandType: "x", reason: "down"))
         #expect(driver.status("schedule-shipment") == .failed)
         #expect(driver.saga.status == .compensating)
-        let compensations = driver.sent.filter { $0.message is ReleaseStock || $0.message is VoidPayment }
+        let compensations = driver.sent.filter { $0.message is ReleaseStock || $0.message is ReversePayment }
         #expect(compensations.count == 1, "one compensation at a time")
         #expect(compensations.first?.message is ReleaseStock, "reserve completed last, so it is undone first")
         try driver.reply("reserve-stock", StockReleased(orderID: "o1", lines: []))
-        #expect(driver.sent.last?.message is VoidPayment)
+        #expect(driver.sent.last?.message is ReversePayment)
         try driver.reply("authorize-payment", PaymentVoided(orderID: "o1", amount: 25))
         #expect(driver.saga.status == .compensated)
         #expect(driver.status("reserve-stock") == .compensated && driver.status("authorize-payment") == .compensated)
@@ -127,7 +127,7 @@ struct SagaEngineTests {
         #expect(driver.status("verify-customer") == .running)
         driver.advance(by: 0.2)
         #expect(driver.status("verify-customer") == .waitingRetry)
-        #expect(driver.saga.history.contains { $0.event == "timed out" })
+        #expect(driver.saga.history.contains { $0.event == .timedOut })
         // The first attempt's reply arrives after all.
         let first = try #require(driver.commands("verify-customer").first)
         let envelope = try Envelope(CustomerVerified(customerID: "bob", tier: .standard), correlationID: "o1", causationID: first.messageID)
@@ -146,7 +146,7 @@ struct SagaEngineTests {
         try driver.reply("authorize-payment", PaymentFailed(orderID: "o1", processor: .primary, reason: "down"))
         let commands = driver.commands("authorize-payment").compactMap { $0.message as? AuthorizePayment }
         #expect(commands.map(\.processor) == [.primary, .primary, .backup])
-        #expect(driver.saga.history.contains { $0.event == "falling back" })
+        #expect(driver.saga.history.contains { $0.event == .fallingBack })
     }
 
     @Test("an open circuit sends the step straight to its fallback, or fails it fast")
@@ -161,7 +161,7 @@ struct SagaEngineTests {
         try second.reply("verify-customer", CustomerVerified(customerID: "bob", tier: .standard))
         let authorize = try #require(second.commands("authorize-payment").first?.message as? AuthorizePayment)
         #expect(authorize.processor == .backup, "no command went to the primary route")
-        #expect(second.saga.history.contains { $0.event == "circuit open" })
+        #expect(second.saga.history.contains { $0.event == .circuitOpen })
 
         // A participant without a fallback fails fast while its circuit is open.
         try first.reply("reserve-stock", CommandFailed(service: "inventory", commandType: "x", reason: "down"))
@@ -182,7 +182,10 @@ struct SagaDefinitionTests {
     func checkout() throws {
         let definition = CheckoutDefinition.definition
         try definition.validate()
-        #expect(definition.key == "checkout@1")
+        #expect(definition.key == "checkout@2")
+        #expect(definition.pivot == "schedule-shipment")
+        #expect(definition.isRetriable("capture-payment") && definition.isRetriable("commit-stock"))
+        #expect(!definition.isRetriable("schedule-shipment") && !definition.isRetriable("reserve-stock"))
         #expect(definition.steps.map(\.id) == ["verify-customer", "reserve-stock", "authorize-payment", "schedule-shipment", "capture-payment", "commit-stock"])
         let again = try MessageCoding.decode(SagaDefinition.self, from: MessageCoding.encode(definition))
         #expect(again == definition)
@@ -226,7 +229,9 @@ struct SagaDefinitionTests {
         for id in ["s_verify_customer", "s_reserve_stock", "s_authorize_payment", "s_schedule_shipment", "s_capture_payment", "s_commit_stock", "fork1", "join1", "s_premium_shipping"] {
             #expect(text.contains(id), "\(id)")
         }
-        #expect(text.contains("undo: payment.void.v1"))
+        #expect(text.contains("undo: payment.reverse.v1"))
+        #expect(text.contains("pivot: point of no return"))
+        #expect(text.contains("retried until it succeeds"))
         #expect(text.contains("fallback: payment.processor=\"backup\""))
     }
 }

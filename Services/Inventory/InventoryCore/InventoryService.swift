@@ -40,7 +40,7 @@ public struct InventoryService: Participant {
             let reservations = try await StockStore.reservations(order: command.orderID, in: sql)
             let active = reservations.filter { $0.status != StockStore.ReservationStatus.released.rawValue }
             guard !active.isEmpty else {
-                throw MessageRejection("order \(command.orderID) has no reservation to commit")
+                throw CommandRefused.refused("order \(command.orderID) has no reservation to commit")
             }
             var committed: [StockQuantity] = []
             for reservation in active {
@@ -57,7 +57,7 @@ public struct InventoryService: Participant {
 
     static func reserve(_ command: ReserveStock, in sql: any SQLDatabase) async throws -> CommandOutcome {
         if let problem = InventoryRules.problem(with: command.lines) {
-            throw MessageRejection("order \(command.orderID): \(problem)")
+            throw CommandRefused.invalid("order \(command.orderID): \(problem)")
         }
         // Reservations are per order: asking again for an order that holds its stock changes nothing.
         let existing = try await StockStore.reservations(order: command.orderID, in: sql)

@@ -1,13 +1,20 @@
 import Foundation
 import Messaging
 
-/// The checkout saga, version 1, as the JSON document the orchestrator loads at start-up.
+/// The checkout saga as the JSON document the orchestrator loads at start-up.
+///
+/// Version 2 makes scheduling the shipment the pivot: before it, a failure undoes what was
+/// done (stock released, the payment reversed by its state); after it, capture and commit
+/// are retried until they succeed and never compensated. Sagas started on version 1 (in an
+/// existing database) finish on version 1.
 public enum CheckoutDefinition {
     public static let json = """
     {
       "name": "checkout",
-      "version": 1,
-      "description": "Verify the customer; reserve stock and authorize payment in parallel (backup processor on failure); free priority shipping for premium orders over 100; ship; capture and commit.",
+      "version": 2,
+      "description": "Verify the customer; reserve stock and authorize payment in parallel (backup processor on failure); free priority shipping for premium orders over 100; ship (the point of no return); capture and commit until they succeed.",
+      "pivot": "schedule-shipment",
+      "stuckAfterSeconds": 60,
       "stages": [
         {"step": {"id": "verify-customer", "participant": "profile", "command": "profile.verify-customer.v1",
                   "retry": {"attempts": 3, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
@@ -18,7 +25,7 @@ public enum CheckoutDefinition {
            "retry": {"attempts": 3, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
            "timeoutMilliseconds": 3000},
           {"id": "authorize-payment", "participant": "payment", "command": "payment.authorize.v1",
-           "compensation": "payment.void.v1",
+           "compensation": "payment.reverse.v1",
            "retry": {"attempts": 2, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
            "timeoutMilliseconds": 3000,
            "fallback": {"set": {"payment.processor": "backup"},
@@ -35,10 +42,10 @@ public enum CheckoutDefinition {
                   "timeoutMilliseconds": 3000}},
         {"parallel": [
           {"id": "capture-payment", "participant": "payment", "command": "payment.capture.v1",
-           "retry": {"attempts": 5, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 5000},
+           "retry": {"initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 10000},
            "timeoutMilliseconds": 3000},
           {"id": "commit-stock", "participant": "inventory", "command": "inventory.commit-stock.v1",
-           "retry": {"attempts": 5, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 5000},
+           "retry": {"initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 10000},
            "timeoutMilliseconds": 3000}
         ]}
       ]

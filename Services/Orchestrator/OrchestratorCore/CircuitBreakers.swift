@@ -55,6 +55,16 @@ public final class CircuitBreakers: Sendable {
         }
     }
 
+    /// When a command to `participant` may be tried again while its circuit is open: the
+    /// end of the open duration, or (a half-open trial is in flight) a moment from now.
+    public func nextTrial(_ participant: String, now: Date) -> Date {
+        breakers.withLock { all in
+            guard let openedAt = all[participant]?.openedAt else { return now }
+            let end = openedAt.addingTimeInterval(openDuration)
+            return end > now ? end : now.addingTimeInterval(min(1, openDuration))
+        }
+    }
+
     public func state(_ participant: String, now: Date) -> State {
         breakers.withLock { all in
             guard let openedAt = all[participant]?.openedAt else { return .closed }

@@ -73,6 +73,7 @@ public struct CommandCatalog: Sendable {
             CapturePayment.messageType: Entry(participant: "payment", build: { CapturePayment(orderID: try order($0)) }, provides: []),
             VoidPayment.messageType: Entry(participant: "payment", build: { VoidPayment(orderID: try order($0)) }, provides: []),
             RefundPayment.messageType: Entry(participant: "payment", build: { RefundPayment(orderID: try order($0)) }, provides: []),
+            ReversePayment.messageType: Entry(participant: "payment", build: { ReversePayment(orderID: try order($0)) }, provides: []),
             ScheduleShipment.messageType: Entry(participant: "shipping", build: { data in
                 ScheduleShipment(
                     orderID: try order(data), shipTo: try require(data, "order.shipTo", as: Address.self),
@@ -106,6 +107,10 @@ public struct CommandCatalog: Sendable {
             },
             ShipmentCancelled.messageType: { _ in .success(updates: [:]) },
             CommandFailed.messageType: { .failed(reason: try $0.decode(CommandFailed.self).reason) },
+            CommandRejected.messageType: { envelope in
+                let reply = try envelope.decode(CommandRejected.self)
+                return .rejected(reason: "\(reply.service) refused \(reply.commandType): \(reply.reason)")
+            },
         ]
         return CommandCatalog(commands: commands, replies: replies)
     }()

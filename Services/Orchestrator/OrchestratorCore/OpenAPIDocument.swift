@@ -46,6 +46,15 @@ enum OpenAPIDocument {
           responses:
             "200": {description: The order., content: {application/json: {schema: {$ref: "#/components/schemas/OrderView"}}}}
             "404": {$ref: "#/components/responses/Error"}
+      /orders/{id}/retry:
+        post:
+          summary: Drive an order that needs attention again (after its cause was fixed).
+          parameters:
+            - {name: id, in: path, required: true, schema: {type: string}}
+          responses:
+            "202": {description: The order, moving again., content: {application/json: {schema: {$ref: "#/components/schemas/OrderView"}}}}
+            "404": {$ref: "#/components/responses/Error"}
+            "409": {$ref: "#/components/responses/Error"}
       /sagas/definitions:
         get:
           summary: The saga definitions loaded, every version.
@@ -115,7 +124,7 @@ enum OpenAPIDocument {
                       message: {type: string}
       schemas:
         Money: {type: string, pattern: "^-?[0-9]+(\\.[0-9]{1,2})?$", examples: ["12.50"]}
-        SagaStatus: {type: string, enum: [running, compensating, completed, compensated, failed]}
+        SagaStatus: {type: string, enum: [running, compensating, completed, compensated, failed, needs-attention]}
         Address:
           type: object
           required: [name, line1, city, postalCode, country]
@@ -183,6 +192,7 @@ enum OpenAPIDocument {
             total: {$ref: "#/components/schemas/Money"}
             definition: {$ref: "#/components/schemas/DefinitionReference"}
             failure: {type: string}
+            attention: {type: array, items: {type: string}, description: What is left to do when the order needs attention.}
             createdAt: {type: string, format: date-time}
             finishedAt: {type: string, format: date-time}
             steps:
@@ -219,7 +229,7 @@ enum OpenAPIDocument {
                 properties:
                   at: {type: string, format: date-time}
                   step: {type: string}
-                  event: {type: string}
+                  event: {type: string, enum: [\#(SagaEvent.Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))]}
                   detail: {type: string}
         DefinitionReference:
           type: object
@@ -235,6 +245,8 @@ enum OpenAPIDocument {
             name: {type: string}
             version: {type: integer, minimum: 1}
             description: {type: string}
+            pivot: {type: string, description: The id of the point-of-no-return step; steps after it are retried until they succeed.}
+            stuckAfterSeconds: {type: integer, minimum: 1}
             stages: {type: array, items: {type: object}}
     """#
 }

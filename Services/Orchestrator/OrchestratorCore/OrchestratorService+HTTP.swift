@@ -24,6 +24,17 @@ extension OrchestratorService {
             guard let saga = try await runner.saga(id) else { throw APIError.notFound("order '\(id)' does not exist") }
             return try ServiceHTTPServer.jsonResponse(.ok, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
         }
+        router.post("orders/:id/retry") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            do {
+                let saga = try await runner.retry(id)
+                return try ServiceHTTPServer.jsonResponse(.accepted, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
+            } catch SagaRunnerError.notFound {
+                throw APIError.notFound("order '\(id)' does not exist")
+            } catch let error as SagaRunnerError {
+                throw APIError(.conflict, code: "not-retriable", message: error.description)
+            }
+        }
         router.get("orders") { request, _ -> Response in
             let query = request.uri.queryParameters
             var status: SagaStatus?

@@ -19,6 +19,8 @@ public struct OrderView: Sendable, Codable {
     public var total: String?
     public var definition: DefinitionReference
     public var failure: String?
+    /// What is left to do when the order needs attention.
+    public var attention: [String]?
     public var createdAt: Date
     public var finishedAt: Date?
     public var steps: [Step]
@@ -36,6 +38,7 @@ public struct OrderView: Sendable, Codable {
         total = saga.data[path: "order.total"]?.string
         self.definition = DefinitionReference(name: saga.definitionName, version: saga.definitionVersion)
         failure = saga.failure
+        attention = saga.attention
         createdAt = saga.createdAt
         finishedAt = saga.finishedAt
         let order = definition?.steps ?? []

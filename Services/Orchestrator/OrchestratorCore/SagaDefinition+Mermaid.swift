@@ -1,6 +1,7 @@
 extension SagaDefinition {
     /// The definition as a Mermaid flowchart: stages top to bottom, parallel groups side by
-    /// side, decisions as diamonds, compensations as dotted edges.
+    /// side, decisions as diamonds, compensations as dotted edges; the pivot is marked, and
+    /// so are the steps after it, which are retried until they succeed.
     public var mermaid: String {
         var lines = ["flowchart TD", "    start([\(name) v\(version): order placed])"]
         var previous = ["start"]
@@ -8,6 +9,8 @@ extension SagaDefinition {
         func label(_ step: Step) -> String {
             var text = "\(step.id)<br/><small>\(step.participant): \(step.command)</small>"
             if let fallback = step.fallback { text += "<br/><small>fallback: \(fallback.set.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", "))</small>" }
+            if step.id == pivot { text += "<br/><b>pivot: point of no return</b>" }
+            if isRetriable(step.id) { text += "<br/><small>retried until it succeeds</small>" }
             return text
         }
         for (index, stage) in stages.enumerated() {

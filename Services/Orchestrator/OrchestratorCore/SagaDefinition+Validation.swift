@@ -52,8 +52,16 @@ extension SagaDefinition {
                     } else {
                         problems.append("step '\(step.id)': unknown compensation '\(compensation)'")
                     }
-                } else if Self.effectful.contains(step.command) && index < stages.count - 1 {
+                } else if Self.effectful.contains(step.command) && index < stages.count - 1 && !isRetriable(step.id) && step.id != pivot {
                     problems.append("step '\(step.id)': \(step.command) changes state and later stages can fail, but it has no compensation")
+                }
+                if isRetriable(step.id) {
+                    if step.compensation != nil {
+                        problems.append("step '\(step.id)' comes after the pivot '\(pivot ?? "")': it is retried until it succeeds and never compensated, so it cannot have a compensation")
+                    }
+                    if step.fallback != nil {
+                        problems.append("step '\(step.id)' comes after the pivot '\(pivot ?? "")': it cannot have a fallback")
+                    }
                 }
                 if let timeout = step.timeoutMilliseconds, timeout <= 0 { problems.append("step '\(step.id)': timeoutMilliseconds must be positive") }
                 if let retry = step.retry, retry.attempts < 1 { problems.append("step '\(step.id)': retry attempts must be 1 or more") }
@@ -72,6 +80,16 @@ extension SagaDefinition {
             }
             available.formUnion(produced)
         }
+        if let pivot {
+            if let index = stageIndex(of: pivot) {
+                if case .step = stages[index] {} else {
+                    problems.append("the pivot '\(pivot)' must be a stage of its own (not in a parallel group or a decision)")
+                }
+            } else {
+                problems.append("the pivot '\(pivot)' is not a step of this saga")
+            }
+        }
+        if let stuck = stuckAfterSeconds, stuck < 1 { problems.append("stuckAfterSeconds must be 1 or more") }
         if !problems.isEmpty { throw DefinitionError(problems: problems) }
     }
 }

@@ -3,17 +3,53 @@ import Messaging
 
 /// A saga written as data: its steps, in order. A stage is one step, a group of steps run
 /// in parallel, or a decision that sets saga data from a condition.
+///
+/// Steps fall in three kinds (Garcia-Molina and Salem's saga pattern): before the `pivot`
+/// they are *compensatable* (a later failure undoes them); the pivot is the point of no
+/// return; after it they are *retriable*: they are driven forward with backoff until they
+/// succeed, never compensated, and raise a stuck signal after `stuckAfterSeconds`. Without
+/// a pivot every step is compensatable.
 public struct SagaDefinition: Sendable, Hashable, Codable {
     public var name: String
     public var version: Int
     public var description: String?
+    /// The id of the pivot step: once it succeeded the saga only goes forward.
+    public var pivot: String?
+    /// How long a retriable step (or a compensation) may keep failing before the saga
+    /// raises its stuck signal (a metric, an `orders.order-stuck.v1` event and a log line).
+    public var stuckAfterSeconds: Int?
     public var stages: [Stage]
 
-    public init(name: String, version: Int, description: String? = nil, stages: [Stage]) {
+    public init(name: String, version: Int, description: String? = nil, pivot: String? = nil, stuckAfterSeconds: Int? = nil, stages: [Stage]) {
         self.name = name
         self.version = version
         self.description = description
+        self.pivot = pivot
+        self.stuckAfterSeconds = stuckAfterSeconds
         self.stages = stages
+    }
+
+    /// `stuckAfterSeconds`, 60 s by default.
+    public var stuckAfter: TimeInterval { TimeInterval(stuckAfterSeconds ?? 60) }
+
+    /// The index of the stage that holds step (or decision) `id`.
+    public func stageIndex(of id: String) -> Int? {
+        stages.firstIndex { stage in
+            if case .decide(let decision) = stage { return decision.id == id }
+            return stage.steps.contains { $0.id == id }
+        }
+    }
+
+    /// Whether step `id` comes after the pivot: retried until it succeeds, never compensated.
+    public func isRetriable(_ id: String) -> Bool {
+        guard let pivot, let pivotStage = stageIndex(of: pivot), let stage = stageIndex(of: id) else { return false }
+        return stage > pivotStage
+    }
+
+    /// Whether stage `index` comes after the pivot.
+    func isAfterPivot(stage index: Int) -> Bool {
+        guard let pivot, let pivotStage = stageIndex(of: pivot) else { return false }
+        return index > pivotStage
     }
 
     public enum Stage: Sendable, Hashable, Codable {

@@ -8,10 +8,13 @@ public enum SagaStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case completed
     /// A step failed and every completed step was undone.
     case compensated
-    /// A step failed with nothing to undo, or a compensation could not be done.
+    /// A step failed with nothing to undo.
     case failed
+    /// Stopped where software cannot decide: a compensation, or a step after the pivot,
+    /// was refused. `SagaInstance.attention` says what is left; an operator re-drives it.
+    case needsAttention = "needs-attention"
 
-    public var isFinished: Bool { self == .completed || self == .compensated || self == .failed }
+    public var isFinished: Bool { self == .completed || self == .compensated || self == .failed || self == .needsAttention }
 }
 
 /// Where a step is.
@@ -47,13 +50,52 @@ public struct StepState: Sendable, Hashable, Codable {
     public var outcome: String?
     /// Completion order, used to compensate in reverse.
     public var completedSequence: Int?
+    /// An attempt timed out without a definite answer: its effect may have happened, so a
+    /// failed step with this set is compensated too (compensations are idempotent).
+    public var uncertain: Bool?
+    /// When the stuck signal was raised for this step (or its compensation).
+    public var stuckSince: Date?
+    /// The pending command was sent before the orchestrator restarted: if it times out, the
+    /// cause may be the restart (or a broker that lost it), so the participant's circuit
+    /// breaker does not count it.
+    public var resumed: Bool?
 }
 
 /// One line of a saga's history.
 public struct SagaEvent: Sendable, Hashable, Codable {
+    /// What happened. The raw value is the stable text stored and shown in the API.
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        case sagaStarted = "saga started"
+        case commandSent = "command sent"
+        case stepSucceeded = "step succeeded"
+        case stepFailed = "step failed"
+        case stepSkipped = "step skipped"
+        case decision = "decision"
+        case timedOut = "timed out"
+        case retryScheduled = "retry scheduled"
+        case fallingBack = "falling back"
+        case circuitOpen = "circuit open"
+        case waitingForCircuit = "waiting for circuit"
+        case lateReplyAccepted = "late reply accepted"
+        case lateReplyIgnored = "late reply ignored"
+        case resumedAfterRestart = "resumed after restart"
+        case compensationStarted = "compensation started"
+        case compensating = "compensating"
+        case compensated = "compensated"
+        case compensationRefused = "compensation refused"
+        case compensationFailed = "compensation failed"
+        case stepRefusedAfterPivot = "refused after the pivot"
+        case stuck = "stuck"
+        case sagaCompleted = "saga completed"
+        case sagaCompensated = "saga compensated"
+        case sagaFailed = "saga failed"
+        case needsAttention = "needs attention"
+        case redriven = "re-driven"
+    }
+
     public var at: Date
     public var step: String?
-    public var event: String
+    public var event: Kind
     public var detail: String?
 }
 
@@ -70,6 +112,8 @@ public struct SagaInstance: Sendable, Hashable, Codable {
     /// Steps still to compensate, next first.
     public var compensationQueue: [String] = []
     public var failure: String?
+    /// What is left to do when the saga needs attention.
+    public var attention: [String]?
     public var history: [SagaEvent] = []
     public var createdAt: Date
     public var updatedAt: Date
@@ -94,7 +138,7 @@ public struct SagaInstance: Sendable, Hashable, Codable {
         steps.values.compactMap(\.deadline).min()
     }
 
-    mutating func record(_ event: String, step: String? = nil, detail: String? = nil, at now: Date) {
+    mutating func record(_ event: SagaEvent.Kind, step: String? = nil, detail: String? = nil, at now: Date) {
         history.append(SagaEvent(at: now, step: step, event: event, detail: detail))
         updatedAt = now
     }

@@ -163,28 +163,96 @@ public final class SagaRunner: Sendable {
 
     // MARK: -
 
+    /// Drives an order that needs attention again (`POST /orders/{id}/retry`). Returns the
+    /// saga after the change, or throws `SagaRunnerError.notFound` / `.notRetriable`.
+    public func retry(_ id: String) async throws -> SagaInstance {
+        let now = self.now()
+        let engine = self.engine
+        let result: Result<SagaInstance, SagaRunnerError> = try await change(id, inbox: nil, evenIfFinished: true) { saga, definition in
+            guard let commands = engine.redrive(&saga, definition, now: now) else {
+                return .failure(.notRetriable(id, saga.status))
+            }
+            return .success(commands)
+        }
+        return try result.get()
+    }
+
     private func mutate(_ id: String, inbox envelope: Envelope?, _ change: @escaping @Sendable (inout SagaInstance, SagaDefinition) -> [OutgoingCommand]) async throws {
+        _ = try await self.change(id, inbox: envelope, evenIfFinished: false) { saga, definition in
+            .success(change(&saga, definition))
+        }
+    }
+
+    /// Applies `change` to saga `id` in one transaction with the inbox record of
+    /// `envelope`, the commands it sends, and the events it causes (the outcome when the
+    /// saga finished, `order-stuck` for a step that just got stuck).
+    private func change(
+        _ id: String,
+        inbox envelope: Envelope?,
+        evenIfFinished: Bool,
+        _ change: @escaping @Sendable (inout SagaInstance, SagaDefinition) -> Result<[OutgoingCommand], SagaRunnerError>
+    ) async throws -> Result<SagaInstance, SagaRunnerError> {
         let topics = self.topics
         let logger = self.logger
-        let finished: SagaInstance? = try await database.transaction { sql in
-            if let envelope, try await !Inbox.recordIfNew(envelope, in: sql) { return nil }
+        let (result, finished, stuck): (Result<SagaInstance, SagaRunnerError>, SagaInstance?, [StuckStep]) = try await database.transaction { sql in
+            if let envelope, try await !Inbox.recordIfNew(envelope, in: sql) { return (.failure(.notFound(id)), nil, []) }
             guard var saga = try await SagaStore.saga(id, in: sql) else {
-                logger.warning("reply for an unknown saga ignored", metadata: ["order.id": "\(id)"])
-                return nil
+                if envelope != nil { logger.warning("reply for an unknown saga ignored", metadata: ["order.id": "\(id)"]) }
+                return (.failure(.notFound(id)), nil, [])
             }
-            guard !saga.status.isFinished, let definition = self.definition(saga.definitionName, version: saga.definitionVersion) else { return nil }
-            let commands = change(&saga, definition)
+            guard evenIfFinished || !saga.status.isFinished, let definition = self.definition(saga.definitionName, version: saga.definitionVersion) else {
+                return (.failure(.notRetriable(id, saga.status)), nil, [])
+            }
+            let before = saga
+            let commands: [OutgoingCommand]
+            switch change(&saga, definition) {
+            case .success(let sent): commands = sent
+            case .failure(let error): return (.failure(error), nil, [])
+            }
             var messages = try Self.outbox(commands, saga: saga, topics: topics)
-            if saga.status.isFinished {
+            let stuck = definition.steps.compactMap { step -> StuckStep? in
+                guard let state = saga.steps[step.id], let since = state.stuckSince, before.steps[step.id]?.stuckSince == nil else { return nil }
+                let compensating = state.status == .compensating
+                return StuckStep(step: step.id, command: (compensating ? step.compensation : nil) ?? step.command, since: since,
+                                 attempts: state.attempts.filter { ($0.command == step.compensation) == compensating }.count,
+                                 lastError: state.attempts.last?.result ?? "")
+            }
+            for entry in stuck {
+                messages.append(OutboxMessage(try Envelope(OrderStuck(
+                    orderID: saga.id, customerID: saga.customerID, step: entry.step, command: entry.command, attempts: entry.attempts,
+                    since: MessageCoding.timestamp(entry.since), lastError: entry.lastError
+                ), correlationID: saga.id), topic: topics.events("orders")))
+            }
+            if saga.status.isFinished && !before.status.isFinished {
                 messages.append(OutboxMessage(try Self.outcomeEvent(saga), topic: topics.events("orders")))
             }
             try await SagaStore.update(saga, in: sql)
             try await Outbox.add(messages, in: sql)
-            return saga.status.isFinished ? saga : nil
+            return (.success(saga), saga.status.isFinished && !before.status.isFinished ? saga : nil, stuck)
         }
-        if let finished { SagaMetrics.finished(finished) }
+        if let finished {
+            SagaMetrics.finished(finished)
+            if finished.status == .needsAttention {
+                logger.error("saga needs attention", metadata: ["order.id": "\(finished.id)", "unfinished": "\(finished.attention ?? [])"])
+            }
+        }
+        for entry in stuck {
+            SagaMetrics.stuck(step: entry.step)
+            logger.error("saga step stuck; still retrying", metadata: [
+                "order.id": "\(id)", "step": "\(entry.step)", "command": "\(entry.command)", "attempts": "\(entry.attempts)", "error": "\(entry.lastError)",
+            ])
+        }
         relay.wake()
         timers.signal()
+        return result
+    }
+
+    private struct StuckStep: Sendable {
+        let step: String
+        let command: String
+        let since: Date
+        let attempts: Int
+        let lastError: String
     }
 
     static func outbox(_ commands: [OutgoingCommand], saga: SagaInstance, topics: TopicNames) throws -> [OutboxMessage] {
@@ -201,16 +269,23 @@ public final class SagaRunner: Sendable {
         if saga.status == .completed {
             return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total), correlationID: saga.id)
         }
+        if saga.status == .needsAttention {
+            return try Envelope(OrderNeedsAttention(orderID: saga.id, customerID: saga.customerID, reason: saga.failure ?? "a step was refused", unfinished: saga.attention ?? []), correlationID: saga.id)
+        }
         return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown"), correlationID: saga.id)
     }
 }
 
 public enum SagaRunnerError: Error, CustomStringConvertible {
     case noDefinition(String)
+    case notFound(String)
+    case notRetriable(String, SagaStatus)
 
     public var description: String {
         switch self {
         case .noDefinition(let name): "no saga definition named '\(name)' is loaded"
+        case .notFound(let id): "order '\(id)' does not exist"
+        case .notRetriable(let id, let status): "order '\(id)' is \(status.rawValue); only an order that needs attention can be retried"
         }
     }
 }
@@ -219,6 +294,10 @@ public enum SagaRunnerError: Error, CustomStringConvertible {
 enum SagaMetrics {
     static func started() {
         Counter(label: "ensemble_sagas_started_total").increment()
+    }
+
+    static func stuck(step: String) {
+        Counter(label: "ensemble_saga_steps_stuck_total", dimensions: [("step", step)]).increment()
     }
 
     static func finished(_ saga: SagaInstance) {

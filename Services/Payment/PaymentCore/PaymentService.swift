@@ -55,7 +55,7 @@ public struct PaymentService: Participant {
         let database = context.database
         context.handle(AuthorizePayment.self, in: &router, prepare: { command, _ -> ProcessorAnswer? in
             if let problem = PaymentRules.problem(amount: command.amount, cardNumber: command.cardNumber) {
-                throw MessageRejection("order \(command.orderID): \(problem)")
+                throw CommandRefused.invalid("order \(command.orderID): \(problem)")
             }
             let (existing, limit) = try await database.read { sql in
                 (try await PaymentStore.payment(order: command.orderID, in: sql), try await PaymentStore.limit(customer: command.customerID, in: sql))
@@ -72,7 +72,7 @@ public struct PaymentService: Participant {
         context.handle(CapturePayment.self, in: &router) { command, _, sql in
             guard var payment = try await PaymentStore.payment(order: command.orderID, in: sql),
                   payment.status == .authorized || payment.status == .captured else {
-                throw MessageRejection("order \(command.orderID) has no authorization to capture")
+                throw CommandRefused.refused("order \(command.orderID) has no authorization to capture")
             }
             if payment.status == .authorized {
                 payment.status = .captured
@@ -82,35 +82,61 @@ public struct PaymentService: Participant {
             return .replyAndPublish(PaymentCaptured(orderID: payment.orderID, amount: payment.amount))
         }
         context.handle(VoidPayment.self, in: &router) { command, _, sql in
-            guard var payment = try await PaymentStore.payment(order: command.orderID, in: sql) else {
+            guard let payment = try await PaymentStore.payment(order: command.orderID, in: sql) else {
                 return .replyAndPublish(PaymentVoided(orderID: command.orderID, amount: .zero))
             }
             switch payment.status {
             case .authorized:
-                payment.status = .voided
-                try await PaymentStore.save(payment, in: sql)
-                try await PaymentStore.record(order: payment.orderID, "void", amount: payment.amount, processor: payment.processor, in: sql)
-                return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: payment.amount))
+                return try await Self.void(payment, in: sql)
             case .voided:
                 return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: payment.amount))
             case .declined:
                 return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: .zero))
             case .captured, .refunded:
-                throw MessageRejection("order \(command.orderID) was captured; it needs a refund, not a void")
+                throw CommandRefused.refused("order \(command.orderID) was captured; it needs a refund (or payment.reverse.v1), not a void")
             }
         }
         context.handle(RefundPayment.self, in: &router) { command, _, sql in
-            guard var payment = try await PaymentStore.payment(order: command.orderID, in: sql),
-                  payment.status == .captured || payment.status == .refunded else {
-                return .replyAndPublish(PaymentRefunded(orderID: command.orderID, amount: .zero))
-            }
-            if payment.status == .captured {
-                payment.status = .refunded
-                try await PaymentStore.save(payment, in: sql)
-                try await PaymentStore.record(order: payment.orderID, "refund", amount: payment.amount, processor: payment.processor, in: sql)
-            }
-            return .replyAndPublish(PaymentRefunded(orderID: payment.orderID, amount: payment.amount))
+            try await Self.refund(order: command.orderID, in: sql)
         }
+        context.handle(ReversePayment.self, in: &router) { command, _, sql in
+            guard let payment = try await PaymentStore.payment(order: command.orderID, in: sql) else {
+                return .replyAndPublish(PaymentVoided(orderID: command.orderID, amount: .zero))
+            }
+            switch payment.status {
+            case .captured, .refunded:
+                return try await Self.refund(order: command.orderID, in: sql)
+            case .authorized:
+                return try await Self.void(payment, in: sql)
+            case .voided:
+                return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: payment.amount))
+            case .declined:
+                return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: .zero))
+            }
+        }
+    }
+
+    /// Releases an authorization.
+    static func void(_ payment: PaymentStore.Payment, in sql: any SQLDatabase) async throws -> CommandOutcome {
+        var payment = payment
+        payment.status = .voided
+        try await PaymentStore.save(payment, in: sql)
+        try await PaymentStore.record(order: payment.orderID, "void", amount: payment.amount, processor: payment.processor, in: sql)
+        return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: payment.amount))
+    }
+
+    /// Gives captured money back (once); nothing captured replies with a zero amount.
+    static func refund(order: String, in sql: any SQLDatabase) async throws -> CommandOutcome {
+        guard var payment = try await PaymentStore.payment(order: order, in: sql),
+              payment.status == .captured || payment.status == .refunded else {
+            return .replyAndPublish(PaymentRefunded(orderID: order, amount: .zero))
+        }
+        if payment.status == .captured {
+            payment.status = .refunded
+            try await PaymentStore.save(payment, in: sql)
+            try await PaymentStore.record(order: payment.orderID, "refund", amount: payment.amount, processor: payment.processor, in: sql)
+        }
+        return .replyAndPublish(PaymentRefunded(orderID: payment.orderID, amount: payment.amount))
     }
 
     static func authorize(_ command: AuthorizePayment, answer: ProcessorAnswer, defaultLimit: Money, in sql: any SQLDatabase) async throws -> CommandOutcome {

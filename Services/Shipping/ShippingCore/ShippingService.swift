@@ -17,7 +17,10 @@ public struct ShippingService: Participant {
 
     public func commands(_ context: ParticipantContext, router: inout MessageRouter) {
         context.handle(ScheduleShipment.self, in: &router) { command, _, sql in
-            if let existing = try await ShipmentStore.shipment(order: command.orderID, in: sql), existing.status == "scheduled" {
+            if let existing = try await ShipmentStore.shipment(order: command.orderID, in: sql) {
+                guard existing.status == "scheduled" else {
+                    throw CommandRefused.refused("order \(command.orderID)'s shipment was cancelled; it is not scheduled again")
+                }
                 return .replyAndPublish(Self.scheduled(existing))
             }
             let shipment = ShipmentStore.Shipment(
