@@ -34,6 +34,10 @@ struct OrchestratorClient: Sendable {
         try await send(URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id)), as: OrderView.self)
     }
 
+    func breakers() async throws -> [BreakerView] {
+        try await send(URLRequest(url: baseURL.appendingPathComponent("breakers")), as: [BreakerView].self)
+    }
+
     func retry(_ id: String) async throws -> OrderView {
         var request = URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id).appendingPathComponent("retry"))
         request.httpMethod = "POST"

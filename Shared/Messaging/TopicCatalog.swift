@@ -7,8 +7,9 @@ public enum TopicCatalog {
 
     /// The participant services that receive commands.
     public static let participants = ["payment", "inventory", "shipping", "profile"]
-    /// The contexts that publish events.
-    public static let eventSources = ["orders", "payment", "inventory", "shipping", "profile"]
+    /// The contexts that publish events (`orchestrator.events` carries the orchestrator's
+    /// operational events, such as circuit breaker changes).
+    public static let eventSources = ["orders", "payment", "inventory", "shipping", "profile", "orchestrator"]
 
     public static func commands(_ service: String) -> String { "\(service).commands" }
     public static func events(_ source: String) -> String { "\(source).events" }

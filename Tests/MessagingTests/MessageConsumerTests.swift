@@ -275,11 +275,11 @@ struct TopicCatalogTests {
     func catalog() {
         let topics = Set(TopicCatalog.allTopics)
         for topic in ["payment.commands", "inventory.commands", "shipping.commands", "profile.commands", "orchestrator.replies",
-                      "orders.events", "payment.events", "inventory.events", "shipping.events", "profile.events"] {
+                      "orders.events", "payment.events", "inventory.events", "shipping.events", "profile.events", "orchestrator.events"] {
             #expect(topics.contains(topic))
             #expect(topics.contains(topic + ".dlq"))
         }
-        #expect(topics.count == 20)
+        #expect(topics.count == 22)
         #expect(TopicCatalog.specs.allSatisfy { $0.partitions == 8 })
     }
 }

@@ -59,7 +59,7 @@ struct PastThePivotTests {
         try driver.reply("reserve-stock", StockReserved(orderID: "o1"))
         try driver.reply("authorize-payment", PaymentAuthorized(orderID: "o1", authorizationID: "A", amount: 25, processor: .primary))
         // Another order's failure opens the payment circuit just before our capture is due.
-        breakers.recordFailure("payment", now: driver.now)
+        breakers.recordFailure("payment/payment.capture.v1", policy: nil, now: driver.now)
         try driver.reply("schedule-shipment", ShipmentScheduled(orderID: "o1", carrier: "G", trackingNumber: "T", labelReference: "L", fee: 5, priority: false))
 
         #expect(driver.commands("capture-payment").isEmpty, "nothing sent while the circuit is open")
@@ -74,7 +74,7 @@ struct PastThePivotTests {
         #expect(driver.commands("capture-payment").count == 1, "the half-open trial")
         #expect(driver.saga.steps["capture-payment"]?.attempts.count == 1)
         try driver.reply("capture-payment", PaymentCaptured(orderID: "o1", amount: 25))
-        #expect(breakers.state("payment", now: driver.now) == .closed)
+        #expect(breakers.state("payment/payment.capture.v1", now: driver.now) == .closed)
         try driver.reply("commit-stock", StockCommitted(orderID: "o1", lines: []))
         #expect(driver.saga.status == .completed)
     }
@@ -177,22 +177,22 @@ struct PastThePivotTests {
         #expect(driver.events(.resumedAfterRestart).count == 1)
         driver.advance(by: 3.1)
         #expect(driver.events(.timedOut, step: "verify-customer").count == 1)
-        #expect(breakers.state("profile", now: driver.now) == .closed, "the broker may have lost it: not the participant's fault")
+        #expect(breakers.state("profile/profile.verify-customer.v1", now: driver.now) == .closed, "the broker may have lost it: not the participant's fault")
         driver.advance(by: 0.2)
         #expect(driver.commands("verify-customer").count == 2, "retried")
         driver.advance(by: 3.1)
-        #expect(breakers.state("profile", now: driver.now) == .open, "a command sent after the restart counts")
+        #expect(breakers.state("profile/profile.verify-customer.v1", now: driver.now) == .open, "a command sent after the restart counts")
     }
 
     @Test("a step before the pivot without a fallback fails fast while its circuit is open")
     func failFastBeforePivot() throws {
         let breakers = CircuitBreakers(threshold: 1, openDuration: .seconds(10))
-        breakers.recordFailure("profile", now: Date(timeIntervalSince1970: 1_000_000))
+        breakers.recordFailure("profile/profile.verify-customer.v1", policy: nil, now: Date(timeIntervalSince1970: 1_000_000))
         let driver = try EngineDriver(breakers: breakers)
         #expect(driver.commands("verify-customer").isEmpty)
         #expect(driver.status("verify-customer") == .failed)
         #expect(driver.saga.status == .failed)
-        #expect(driver.events(.circuitOpen, step: "verify-customer").first?.detail == "profile: failing fast")
+        #expect(driver.events(.circuitOpen, step: "verify-customer").first?.detail == "profile/profile.verify-customer.v1: failing fast")
     }
 }
 

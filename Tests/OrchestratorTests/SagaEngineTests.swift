@@ -148,32 +148,6 @@ struct SagaEngineTests {
         #expect(commands.map(\.processor) == [.primary, .primary, .backup])
         #expect(driver.saga.history.contains { $0.event == .fallingBack })
     }
-
-    @Test("an open circuit sends the step straight to its fallback, or fails it fast")
-    func circuitBreaker() throws {
-        let breakers = CircuitBreakers(threshold: 1, openDuration: .seconds(10))
-        var first = try EngineDriver(breakers: breakers)
-        try first.reply("verify-customer", CustomerVerified(customerID: "bob", tier: .standard))
-        try first.reply("authorize-payment", PaymentFailed(orderID: "o1", processor: .primary, reason: "down"))
-        #expect(breakers.state("payment", now: first.now) == .open)
-
-        var second = try EngineDriver(breakers: breakers)
-        try second.reply("verify-customer", CustomerVerified(customerID: "bob", tier: .standard))
-        let authorize = try #require(second.commands("authorize-payment").first?.message as? AuthorizePayment)
-        #expect(authorize.processor == .backup, "no command went to the primary route")
-        #expect(second.saga.history.contains { $0.event == .circuitOpen })
-
-        // A participant without a fallback fails fast while its circuit is open.
-        try first.reply("reserve-stock", CommandFailed(service: "inventory", commandType: "x", reason: "down"))
-        #expect(breakers.state("inventory", now: first.now) == .open)
-        var third = try EngineDriver(breakers: breakers)
-        try third.reply("verify-customer", CustomerVerified(customerID: "bob", tier: .standard))
-        #expect(third.commands("reserve-stock").isEmpty)
-        #expect(third.saga.steps["reserve-stock"]?.attempts.first?.result == "not sent: circuit open")
-        // After the open period one trial passes.
-        third.advance(by: 11)
-        #expect(breakers.state("inventory", now: third.now) != .open)
-    }
 }
 
 @Suite("Saga definitions")

@@ -28,7 +28,8 @@ public enum CheckoutDefinition {
            "compensation": "payment.reverse.v1",
            "retry": {"attempts": 2, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000},
            "timeoutMilliseconds": 3000,
-           "fallback": {"set": {"payment.processor": "backup"},
+           "route": "payment/primary", "breaker": {"threshold": 3, "openSeconds": 10, "halfOpenTrials": 1},
+           "fallback": {"set": {"payment.processor": "backup"}, "route": "payment/backup",
                         "retry": {"attempts": 2, "initialBackoffMilliseconds": 200, "multiplier": 2, "maxBackoffMilliseconds": 2000}}}
         ]},
         {"decide": {"id": "premium-shipping",

@@ -55,6 +55,11 @@ enum OpenAPIDocument {
             "202": {description: The order, moving again., content: {application/json: {schema: {$ref: "#/components/schemas/OrderView"}}}}
             "404": {$ref: "#/components/responses/Error"}
             "409": {$ref: "#/components/responses/Error"}
+      /breakers:
+        get:
+          summary: Every route's circuit breaker, shared by all orchestrators on the database.
+          responses:
+            "200": {description: The breakers., content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Breaker"}}}}}
       /sagas/definitions:
         get:
           summary: The saga definitions loaded, every version.
@@ -231,6 +236,23 @@ enum OpenAPIDocument {
                   step: {type: string}
                   event: {type: string, enum: [\#(SagaEvent.Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))]}
                   detail: {type: string}
+        Breaker:
+          type: object
+          required: [route, state, failures, policy]
+          properties:
+            route: {type: string}
+            state: {type: string, enum: [closed, open, half-open]}
+            failures: {type: integer}
+            openedAt: {type: string, format: date-time}
+            nextTrialAt: {type: string, format: date-time}
+            changedAt: {type: string, format: date-time}
+            policy:
+              type: object
+              required: [threshold, openSeconds, halfOpenTrials]
+              properties:
+                threshold: {type: integer, minimum: 1}
+                openSeconds: {type: number}
+                halfOpenTrials: {type: integer, minimum: 1}
         DefinitionReference:
           type: object
           required: [name, version]

@@ -51,6 +51,11 @@ extension OrchestratorService {
             let page = OrderPage(orders: sagas.map(OrderSummary.init), limit: limit, offset: offset, nextOffset: sagas.count == limit ? offset + limit : nil)
             return try ServiceHTTPServer.jsonResponse(.ok, page)
         }
+        router.get("breakers") { _, _ -> Response in
+            let now = Date()
+            let views = try await runner.breakerRecords().map { BreakerView($0, now: now) }
+            return try ServiceHTTPServer.jsonResponse(.ok, views)
+        }
         router.get("sagas/definitions") { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, runner.allDefinitions.map { OrderView.DefinitionReference(name: $0.name, version: $0.version) })
         }

@@ -13,6 +13,8 @@ import Storage
 public struct OrchestratorService: Sendable {
     public static let name = "orchestrator"
     public static let defaultHTTPPort = 8080
+    /// The orchestrator's schema: inbox and outbox, sagas, circuit breakers.
+    public static let migrations = Storage.messagingMigrations + [SagaStore.migration, BreakerStore.migration]
 
     public let runner: SagaRunner
     public let relay: OutboxRelay
@@ -45,10 +47,11 @@ public struct OrchestratorService: Sendable {
         let database: any Database = if let database { database } else {
             try await SQLiteStore.open(path: path, logger: logger)
         }
-        try await Migrator.migrate(database, Storage.messagingMigrations + [SagaStore.migration], logger: logger)
+        try await Migrator.migrate(database, migrations, logger: logger)
         let relay = OutboxRelay(database: database, bus: bus, service: name, logger: logger)
         let runner = SagaRunner(database: database, relay: relay, engine: SagaEngine(breakers: breakers), topics: topics, logger: logger)
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
+        try await runner.loadBreakers()
         let consuming = Latch()
 
         var replies = MessageRouter()

@@ -85,3 +85,27 @@ public struct OrderAccepted: Sendable, Codable {
     public var status: String
     public var url: String
 }
+
+/// One route's circuit breaker, as `GET /breakers` shows it.
+public struct BreakerView: Sendable, Codable {
+    public var route: String
+    /// `closed`, `open` or `half-open`, now.
+    public var state: String
+    /// Technical failures in a row.
+    public var failures: Int
+    public var openedAt: Date?
+    /// When the next trial may pass, while open or half-open.
+    public var nextTrialAt: Date?
+    public var changedAt: Date?
+    public var policy: BreakerPolicy
+
+    public init(_ record: BreakerRecord, now: Date) {
+        route = record.route
+        state = record.state(at: now).rawValue
+        failures = record.failures
+        openedAt = record.openedAt
+        nextTrialAt = record.trialAt
+        changedAt = record.changedAt
+        policy = record.policy
+    }
+}

@@ -90,6 +90,18 @@ extension SagaDefinition {
             }
         }
         if let stuck = stuckAfterSeconds, stuck < 1 { problems.append("stuckAfterSeconds must be 1 or more") }
+        for step in steps {
+            for (name, policy) in [step.route(fallback: false)] + (step.fallback == nil ? [] : [step.route(fallback: true)]) {
+                if name.isEmpty || name.contains(where: \.isWhitespace) { problems.append("step '\(step.id)': route '\(name)' must be a name without spaces") }
+                guard let policy else { continue }
+                if policy.threshold < 1 { problems.append("step '\(step.id)': route \(name): breaker threshold must be 1 or more") }
+                if policy.openSeconds <= 0 { problems.append("step '\(step.id)': route \(name): breaker openSeconds must be positive") }
+                if policy.halfOpenTrials < 1 { problems.append("step '\(step.id)': route \(name): breaker halfOpenTrials must be 1 or more") }
+            }
+        }
+        for step in steps where step.fallback != nil && step.fallbackRoute == step.primaryRoute {
+            problems.append("step '\(step.id)': its fallback takes the same route '\(step.primaryRoute)'; a fallback needs a route of its own")
+        }
         if !problems.isEmpty { throw DefinitionError(problems: problems) }
     }
 }

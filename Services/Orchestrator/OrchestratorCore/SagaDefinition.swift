@@ -90,7 +90,8 @@ public struct SagaDefinition: Sendable, Hashable, Codable {
         }
     }
 
-    /// One command to one participant, with its compensation, retries, timeout and fallback.
+    /// One command to one participant, with its compensation, retries, timeout, fallback,
+    /// and the route its circuit breaker guards.
     public struct Step: Sendable, Hashable, Codable {
         public var id: String
         public var participant: String
@@ -102,11 +103,16 @@ public struct SagaDefinition: Sendable, Hashable, Codable {
         public var timeoutMilliseconds: Int?
         /// Run the step only when this holds (it is skipped otherwise).
         public var when: Predicate?
-        /// What to try when the step's retries are used up, it times out, or its participant's circuit is open.
+        /// What to try when the step's retries are used up, it times out, or its route's circuit is open.
         public var fallback: Fallback?
+        /// The name of the way this step reaches its participant, e.g. `payment/primary`;
+        /// `<participant>/<command>` by default. Each route has its own circuit breaker.
+        public var route: String?
+        /// The route's breaker policy (threshold, open duration, half-open trials).
+        public var breaker: BreakerPolicy?
 
         public init(id: String, participant: String, command: String, compensation: String? = nil, retry: RetryPolicy? = nil,
-                    timeoutMilliseconds: Int? = nil, when: Predicate? = nil, fallback: Fallback? = nil) {
+                    timeoutMilliseconds: Int? = nil, when: Predicate? = nil, fallback: Fallback? = nil, route: String? = nil, breaker: BreakerPolicy? = nil) {
             self.id = id
             self.participant = participant
             self.command = command
@@ -115,20 +121,37 @@ public struct SagaDefinition: Sendable, Hashable, Codable {
             self.timeoutMilliseconds = timeoutMilliseconds
             self.when = when
             self.fallback = fallback
+            self.route = route
+            self.breaker = breaker
         }
 
         public var retryPolicy: RetryPolicy { retry ?? RetryPolicy(attempts: 1, initialBackoff: .milliseconds(100)) }
         public var timeout: Duration { .milliseconds(timeoutMilliseconds ?? 5000) }
+
+        /// The route of the step's normal attempts.
+        public var primaryRoute: String { route ?? "\(participant)/\(command)" }
+        /// The route of its fallback attempts.
+        public var fallbackRoute: String { fallback?.route ?? "\(primaryRoute)/fallback" }
+
+        /// The route (and its policy) an attempt takes.
+        func route(fallback: Bool) -> (name: String, policy: BreakerPolicy?) {
+            fallback ? (fallbackRoute, self.fallback?.breaker ?? breaker) : (primaryRoute, breaker)
+        }
     }
 
-    /// Saga data to set for the fallback attempt (e.g. `{"payment.processor": "backup"}`), and its retries.
+    /// Saga data to set for the fallback attempt (e.g. `{"payment.processor": "backup"}`),
+    /// its retries, and its route (with its own breaker).
     public struct Fallback: Sendable, Hashable, Codable {
         public var set: [String: JSONValue]
         public var retry: RetryPolicy?
+        public var route: String?
+        public var breaker: BreakerPolicy?
 
-        public init(set: [String: JSONValue], retry: RetryPolicy? = nil) {
+        public init(set: [String: JSONValue], retry: RetryPolicy? = nil, route: String? = nil, breaker: BreakerPolicy? = nil) {
             self.set = set
             self.retry = retry
+            self.route = route
+            self.breaker = breaker
         }
     }
 
@@ -151,6 +174,11 @@ public struct SagaDefinition: Sendable, Hashable, Codable {
     public var steps: [Step] { stages.flatMap(\.steps) }
 
     public func step(_ id: String) -> Step? { steps.first { $0.id == id } }
+
+    /// Every route the definition's steps take, with its breaker policy.
+    public var routes: [(name: String, policy: BreakerPolicy?)] {
+        steps.flatMap { step in [step.route(fallback: false)] + (step.fallback == nil ? [] : [step.route(fallback: true)]) }
+    }
 
     /// A stable key such as `checkout@1`.
     public var key: String { "\(name)@\(version)" }

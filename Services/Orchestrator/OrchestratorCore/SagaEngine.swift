@@ -62,10 +62,12 @@ public struct SagaEngine: Sendable {
             updated.attempts[index].result = describe(outcome, messageType)
         }
         let compensating = state.status == .compensating
-        let route = compensating || updated.usingFallback ? nil : step.participant
+        // The route of the attempt this answers (compensations take no guarded route).
+        let answered = updated.attempts.last { $0.messageID == causationID }
+        let route = compensating ? nil : step.route(fallback: answered?.fallback ?? updated.usingFallback)
         switch outcome {
         case .success(let updates):
-            if let route { breakers.recordSuccess(route) }
+            if let route { breakers.recordSuccess(route.name, now: now) }
             updated.uncertain = nil
             updated.stuckSince = nil
             if compensating {
@@ -82,7 +84,7 @@ public struct SagaEngine: Sendable {
             }
             saga.steps[id] = updated
         case .rejected(let reason):
-            if let route { breakers.recordSuccess(route) }
+            if let route { breakers.recordSuccess(route.name, now: now) }
             updated.uncertain = nil
             saga.steps[id] = updated
             if compensating {
@@ -100,7 +102,7 @@ public struct SagaEngine: Sendable {
                 fail(&saga, step: id, reason: reason, now: now)
             }
         case .failed(let reason):
-            if let route { breakers.recordFailure(route, now: now) }
+            if let route { breakers.recordFailure(route.name, policy: route.policy, now: now) }
             saga.steps[id] = updated
             technicalFailure(&saga, definition, step, reason: reason, now: now)
         }
@@ -124,7 +126,10 @@ public struct SagaEngine: Sendable {
             }
             updated.resumed = nil
             saga.steps[step.id] = updated
-            if state.status == .running && !state.usingFallback && state.resumed != true { breakers.recordFailure(step.participant, now: now) }
+            if state.status == .running && state.resumed != true {
+                let route = step.route(fallback: state.usingFallback)
+                breakers.recordFailure(route.name, policy: route.policy, now: now)
+            }
             saga.record(.timedOut, step: step.id, detail: "no reply within \(step.timeout)", at: now)
             technicalFailure(&saga, definition, step, reason: "timed out after \(step.timeout)", now: now)
         }
@@ -339,32 +344,38 @@ public struct SagaEngine: Sendable {
         return commands
     }
 
-    /// Sends the step's command on its normal route, or on the fallback route when it is
-    /// already falling back. When the participant's circuit is open the step takes its
-    /// fallback; without one, a step after the pivot waits for the circuit's next trial
-    /// (no attempt used), and a step before it fails fast so the saga compensates.
+    /// Sends the step's command on its route: the normal one, or the fallback once it falls
+    /// back. When the route's circuit is open the step takes its fallback (if that route is
+    /// closed); otherwise a step after the pivot waits for the circuit's next trial (no
+    /// attempt used), and a step before it fails fast so the saga compensates.
     private func attempt(_ saga: inout SagaInstance, _ definition: SagaDefinition, _ step: SagaDefinition.Step, now: Date) -> OutgoingCommand? {
         saga.steps[step.id]?.status = .running
-        if saga.steps[step.id]?.usingFallback == false && !breakers.allows(step.participant, now: now) {
-            if step.fallback != nil {
-                saga.record(.circuitOpen, step: step.id, detail: "\(step.participant): taking the fallback", at: now)
+        let lease = step.timeout.seconds + 1
+        var usingFallback = saga.steps[step.id]?.usingFallback ?? false
+        var route = step.route(fallback: usingFallback)
+        if !breakers.allows(route.name, policy: route.policy, now: now, lease: lease) {
+            let fallback = step.route(fallback: true)
+            if !usingFallback, step.fallback != nil, breakers.allows(fallback.name, policy: fallback.policy, now: now, lease: lease) {
+                saga.record(.circuitOpen, step: step.id, detail: "\(route.name): taking the fallback \(fallback.name)", at: now)
                 saga.steps[step.id]?.usingFallback = true
+                usingFallback = true
+                route = fallback
             } else if definition.isRetriable(step.id) {
-                let trial = breakers.nextTrial(step.participant, now: now)
+                let trial = breakers.nextTrial(route.name, now: now)
                 saga.steps[step.id]?.status = .waitingRetry
                 saga.steps[step.id]?.deadline = trial
-                saga.record(.waitingForCircuit, step: step.id, detail: "\(step.participant) circuit open; next try at \(MessageCoding.timestamp(trial))", at: now)
+                saga.record(.waitingForCircuit, step: step.id, detail: "\(route.name) circuit open; next try at \(MessageCoding.timestamp(trial))", at: now)
                 checkStuck(&saga, definition, step, compensating: false, reason: "circuit open", now: now)
                 return nil
             } else {
                 let number = (saga.steps[step.id]?.attempts.count ?? 0) + 1
-                saga.steps[step.id]?.attempts.append(StepAttempt(number: number, command: step.command, fallback: false, sentAt: now, finishedAt: now, result: "not sent: circuit open"))
-                saga.record(.circuitOpen, step: step.id, detail: "\(step.participant): failing fast", at: now)
-                fail(&saga, step: step.id, reason: "circuit open for \(step.participant)", now: now)
+                saga.steps[step.id]?.attempts.append(StepAttempt(number: number, command: step.command, fallback: usingFallback, sentAt: now, finishedAt: now, result: "not sent: circuit open"))
+                saga.record(.circuitOpen, step: step.id, detail: "\(route.name): failing fast", at: now)
+                fail(&saga, step: step.id, reason: "circuit open for \(route.name)", now: now)
                 return nil
             }
         }
-        return send(&saga, step, command: step.command, fallback: saga.steps[step.id]?.usingFallback ?? false, now: now)
+        return send(&saga, step, command: step.command, fallback: usingFallback, now: now)
     }
 
     private func send(_ saga: inout SagaInstance, _ step: SagaDefinition.Step, command type: String, fallback: Bool, now: Date) -> OutgoingCommand? {

@@ -74,24 +74,27 @@ public final class SagaRunner: Sendable {
         let data = try request.sagaData(orderID: orderID)
         let engine = self.engine
         let topics = self.topics
-        let result = try await database.transaction { sql -> (String, Bool) in
+        let result = try await database.transaction { sql -> (String, Bool, [BreakerTransition]) in
             if let key = idempotencyKey, let existing = try await SagaStore.order(forKey: key, in: sql) {
-                return (existing, false)
+                return (existing, false, [])
             }
+            try await Self.loadBreakers(engine.breakers, in: sql)
             var saga = SagaInstance(id: orderID, definition: definition, customerID: request.customerID, data: data, now: now)
             let commands = engine.start(&saga, definition, now: now)
             try await SagaStore.insert(saga, in: sql)
             if let key = idempotencyKey { try await SagaStore.remember(key: key, order: orderID, in: sql) }
             let placed = try Envelope(OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo), correlationID: orderID)
-            try await Outbox.add([OutboxMessage(placed, topic: topics.events("orders"))] + (try Self.outbox(commands, saga: saga, topics: topics)), in: sql)
-            return (orderID, true)
+            let (breakerEvents, transitions) = try await Self.saveBreakers(engine.breakers, topics: topics, in: sql)
+            try await Outbox.add([OutboxMessage(placed, topic: topics.events("orders"))] + (try Self.outbox(commands, saga: saga, topics: topics)) + breakerEvents, in: sql)
+            return (orderID, true, transitions)
         }
+        report(result.2)
         if result.1 {
             SagaMetrics.started()
             relay.wake()
             timers.signal()
         }
-        return result
+        return (result.0, result.1)
     }
 
     /// Applies a participant's reply to its saga. A reply seen before changes nothing.
@@ -194,22 +197,24 @@ public final class SagaRunner: Sendable {
     ) async throws -> Result<SagaInstance, SagaRunnerError> {
         let topics = self.topics
         let logger = self.logger
-        let (result, finished, stuck): (Result<SagaInstance, SagaRunnerError>, SagaInstance?, [StuckStep]) = try await database.transaction { sql in
-            if let envelope, try await !Inbox.recordIfNew(envelope, in: sql) { return (.failure(.notFound(id)), nil, []) }
+        let (result, finished, stuck, transitions): (Result<SagaInstance, SagaRunnerError>, SagaInstance?, [StuckStep], [BreakerTransition]) = try await database.transaction { sql in
+            if let envelope, try await !Inbox.recordIfNew(envelope, in: sql) { return (.failure(.notFound(id)), nil, [], []) }
             guard var saga = try await SagaStore.saga(id, in: sql) else {
                 if envelope != nil { logger.warning("reply for an unknown saga ignored", metadata: ["order.id": "\(id)"]) }
-                return (.failure(.notFound(id)), nil, [])
+                return (.failure(.notFound(id)), nil, [], [])
             }
             guard evenIfFinished || !saga.status.isFinished, let definition = self.definition(saga.definitionName, version: saga.definitionVersion) else {
-                return (.failure(.notRetriable(id, saga.status)), nil, [])
+                return (.failure(.notRetriable(id, saga.status)), nil, [], [])
             }
             let before = saga
+            try await Self.loadBreakers(self.engine.breakers, in: sql)
             let commands: [OutgoingCommand]
             switch change(&saga, definition) {
             case .success(let sent): commands = sent
-            case .failure(let error): return (.failure(error), nil, [])
+            case .failure(let error): return (.failure(error), nil, [], [])
             }
-            var messages = try Self.outbox(commands, saga: saga, topics: topics)
+            let (breakerEvents, transitions) = try await Self.saveBreakers(self.engine.breakers, topics: topics, in: sql)
+            var messages = try Self.outbox(commands, saga: saga, topics: topics) + breakerEvents
             let stuck = definition.steps.compactMap { step -> StuckStep? in
                 guard let state = saga.steps[step.id], let since = state.stuckSince, before.steps[step.id]?.stuckSince == nil else { return nil }
                 let compensating = state.status == .compensating
@@ -228,8 +233,9 @@ public final class SagaRunner: Sendable {
             }
             try await SagaStore.update(saga, in: sql)
             try await Outbox.add(messages, in: sql)
-            return (.success(saga), saga.status.isFinished && !before.status.isFinished ? saga : nil, stuck)
+            return (.success(saga), saga.status.isFinished && !before.status.isFinished ? saga : nil, stuck, transitions)
         }
+        report(transitions)
         if let finished {
             SagaMetrics.finished(finished)
             if finished.status == .needsAttention {
@@ -245,6 +251,57 @@ public final class SagaRunner: Sendable {
         relay.wake()
         timers.signal()
         return result
+    }
+
+    // MARK: Circuit breakers
+
+    /// Every route's breaker, from the database (`GET /breakers`).
+    public func breakerRecords() async throws -> [BreakerRecord] {
+        try await database.read { sql in try await BreakerStore.all(in: sql) }
+    }
+
+    /// Loads the breakers at start-up and sets their gauges.
+    public func loadBreakers() async throws {
+        let records = try await breakerRecords()
+        engine.breakers.load(records)
+        let now = self.now()
+        for record in records { BreakerMetrics.state(record.route, record.state(at: now)) }
+    }
+
+    /// The working set, from the database: called at the start of each saga transaction.
+    static func loadBreakers(_ breakers: CircuitBreakers, in sql: any SQLDatabase) async throws {
+        breakers.load(try await BreakerStore.all(in: sql))
+    }
+
+    /// Stores what changed in the working set, in the same transaction; returns the events
+    /// for the state changes.
+    static func saveBreakers(_ breakers: CircuitBreakers, topics: TopicNames, in sql: any SQLDatabase) async throws -> ([OutboxMessage], [BreakerTransition]) {
+        let (records, transitions) = breakers.takeChanges()
+        try await BreakerStore.save(records, in: sql)
+        let trials = Dictionary(records.map { ($0.route, $0.trialAt) }, uniquingKeysWith: { $1 })
+        let events = try transitions.map { transition in
+            let event = CircuitChanged(
+                route: transition.route, from: transition.from.rawValue, to: transition.to.rawValue, failures: transition.failures,
+                nextTrialAt: transition.to == .open ? (trials[transition.route] ?? nil).map(MessageCoding.timestamp) : nil
+            )
+            return OutboxMessage(try Envelope(event, correlationID: transition.route), topic: topics.events("orchestrator"))
+        }
+        return (events, transitions)
+    }
+
+    /// Logs and meters breaker state changes, after their transaction committed.
+    private func report(_ transitions: [BreakerTransition]) {
+        for transition in transitions {
+            BreakerMetrics.state(transition.route, transition.to)
+            let metadata: Logger.Metadata = [
+                "route": "\(transition.route)", "from": "\(transition.from.rawValue)", "to": "\(transition.to.rawValue)", "failures": "\(transition.failures)",
+            ]
+            if transition.to == .open {
+                logger.warning("circuit opened", metadata: metadata)
+            } else {
+                logger.notice("circuit changed", metadata: metadata)
+            }
+        }
     }
 
     private struct StuckStep: Sendable {
@@ -287,6 +344,18 @@ public enum SagaRunnerError: Error, CustomStringConvertible {
         case .notFound(let id): "order '\(id)' does not exist"
         case .notRetriable(let id, let status): "order '\(id)' is \(status.rawValue); only an order that needs attention can be retried"
         }
+    }
+}
+
+/// The breaker gauge: `ensemble_circuit_state{route}` is 0 closed, 1 half-open, 2 open.
+enum BreakerMetrics {
+    static func state(_ route: String, _ state: BreakerRecord.State) {
+        let value: Int = switch state {
+        case .closed: 0
+        case .halfOpen: 1
+        case .open: 2
+        }
+        Gauge(label: "ensemble_circuit_state", dimensions: [("route", route)]).record(value)
     }
 }
 

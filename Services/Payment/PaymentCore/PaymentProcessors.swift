@@ -1,23 +1,36 @@
 import Contracts
 import Foundation
 import ServiceKit
+import Synchronization
 
 /// The two simulated card processors, each with its own faults (outage rate, latency),
-/// so a person can watch the orchestrator fall back from `primary` to `backup`.
-public struct PaymentProcessors: Sendable {
-    public var primary: FaultPlan.Rule
-    public var backup: FaultPlan.Rule
+/// so a person can watch the orchestrator fall back from `primary` to `backup` and its
+/// circuit breaker open and close. The faults come from configuration and can be changed
+/// while the service runs (`PUT /processors/{name}`).
+public final class PaymentProcessors: Sendable {
+    private let rules: Mutex<[PaymentProcessor: FaultPlan.Rule]>
     private let random: @Sendable () -> Double
 
     public init(primary: FaultPlan.Rule = .init(), backup: FaultPlan.Rule = .init(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
-        self.primary = primary
-        self.backup = backup
+        self.rules = Mutex([.primary: primary, .backup: backup])
         self.random = random
+    }
+
+    public var primary: FaultPlan.Rule { rule(for: .primary) }
+    public var backup: FaultPlan.Rule { rule(for: .backup) }
+
+    public func rule(for processor: PaymentProcessor) -> FaultPlan.Rule {
+        rules.withLock { $0[processor] ?? .init() }
+    }
+
+    /// Changes a processor's faults from now on (an outage starts or ends).
+    public func set(_ processor: PaymentProcessor, _ rule: FaultPlan.Rule) {
+        rules.withLock { $0[processor] = rule }
     }
 
     /// Asks `processor` to authorize; returns an authorization id, or the outage reason.
     public func authorize(_ processor: PaymentProcessor, orderID: String, amount: Money) async -> Result<String, ProcessorOutage> {
-        let rule = processor == .primary ? primary : backup
+        let rule = rule(for: processor)
         if rule.latency > .zero {
             try? await Task.sleep(for: rule.latency)
         }

@@ -191,6 +191,20 @@ public struct PaymentService: Participant {
         var limit: Money
     }
 
+    /// A simulated processor's faults, as `GET/PUT /processors/{name}` show them.
+    struct ProcessorFaults: Codable {
+        var processor: PaymentProcessor?
+        var failureRate: Double
+        /// 0 when left out.
+        var latencyMilliseconds: Int64?
+
+        init(_ processor: PaymentProcessor, _ rule: FaultPlan.Rule) {
+            self.processor = processor
+            failureRate = rule.failureRate
+            latencyMilliseconds = rule.latency.wholeMilliseconds
+        }
+    }
+
     public func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>) {
         let database = context.database
         let defaultLimit = self.defaultLimit
@@ -203,6 +217,23 @@ public struct PaymentService: Participant {
                 return [PaymentView(payment: payment, ledger: try await PaymentStore.ledger(order: order, in: sql))]
             }
             return try ServiceHTTPServer.jsonResponse(.ok, views)
+        }
+        let processors = self.processors
+        router.get("processors") { _, _ -> Response in
+            try ServiceHTTPServer.jsonResponse(.ok, PaymentProcessor.allCases.map { ProcessorFaults($0, processors.rule(for: $0)) })
+        }
+        router.put("processors/:name") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            guard let processor = PaymentProcessor(rawValue: name) else {
+                throw APIError.notFound("no processor '\(name)' (primary, backup)")
+            }
+            let body = try await request.decodeJSON(ProcessorFaults.self, context: context)
+            guard (0...1).contains(body.failureRate) else { throw APIError.badRequest("failureRate must be between 0 and 1", code: "invalid-faults") }
+            let latency = body.latencyMilliseconds ?? 0
+            guard (0...60_000).contains(latency) else { throw APIError.badRequest("latencyMilliseconds must be 0-60000", code: "invalid-faults") }
+            processors.set(processor, FaultPlan.Rule(failureRate: body.failureRate, latency: .milliseconds(latency)))
+            context.logger.warning("processor faults changed", metadata: ["processor": "\(name)", "failure.rate": "\(body.failureRate)", "latency.ms": "\(latency)"])
+            return try ServiceHTTPServer.jsonResponse(.ok, ProcessorFaults(processor, processors.rule(for: processor)))
         }
         router.get("limits/:customer") { _, context -> Response in
             let customer = try context.parameters.require("customer")
