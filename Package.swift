@@ -82,7 +82,7 @@ let package = Package(
         ),
         .target(
             name: "Contracts",
-            dependencies: ["Messaging"],
+            dependencies: ["Kafka", "Messaging"],
             path: "Shared/Contracts"
         ),
         .target(
@@ -98,8 +98,18 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Shared/ServiceKit"
+        ),
+        .target(
+            name: "DevTools",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tools/DevTools"
         ),
         .target(
             name: "ProfileCore",
@@ -184,13 +194,14 @@ let package = Package(
                 "Messaging",
                 "Contracts",
                 "ServiceKit",
+                "DevTools",
                 "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Services/Ensemble"
+            path: "Tools/Ensemble"
         ),
         .testTarget(
             name: "KafkaTests",
@@ -234,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Kafka", "Messaging", "Contracts", "ServiceKit", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
+                "Kafka", "Messaging", "Contracts", "ServiceKit", "DevTools", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/IntegrationTests"

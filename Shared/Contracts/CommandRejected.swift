@@ -6,11 +6,11 @@ import Messaging
 /// Only a message that cannot be read at all goes to the dead-letter topic without one.
 public struct CommandRejected: MessageContract, Hashable {
     public static let messageType = "participant.command-rejected.v1"
-    public var service: String
+    public var service: ServiceName
     public var commandType: String
     public var reason: String
 
-    public init(service: String, commandType: String, reason: String) {
+    public init(service: ServiceName, commandType: String, reason: String) {
         self.service = service
         self.commandType = commandType
         self.reason = reason

@@ -1,5 +1,12 @@
 import Messaging
 
+/// Where one order's reservation of one SKU is.
+public enum ReservationStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case reserved
+    case released
+    case committed
+}
+
 /// Command to `inventory.commands`: reserve every line of an order, or none.
 public struct ReserveStock: MessageContract, Hashable {
     public static let messageType = "inventory.reserve-stock.v1"

@@ -1,5 +1,10 @@
 import Messaging
 
+/// The state of one order's payment.
+public enum PaymentStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case authorized, captured, voided, refunded, declined
+}
+
 /// Which simulated processor authorizes a payment.
 public enum PaymentProcessor: String, Sendable, Hashable, Codable, CaseIterable {
     case primary

@@ -1,5 +1,11 @@
 import Messaging
 
+/// Where a shipment is.
+public enum ShipmentStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case scheduled
+    case cancelled
+}
+
 /// Command to `shipping.commands`: ship an order.
 public struct ScheduleShipment: MessageContract, Hashable {
     public static let messageType = "shipping.schedule-shipment.v1"

@@ -22,3 +22,16 @@ public protocol Database: Sendable {
 
     func close() async throws
 }
+
+extension Database {
+    /// Inserts demo data in one transaction, only when `isEmpty` says the database is new.
+    public func seedIfEmpty(
+        _ isEmpty: @escaping @Sendable (any SQLDatabase) async throws -> Bool,
+        _ seed: @escaping @Sendable (any SQLDatabase) async throws -> Void
+    ) async throws {
+        try await transaction { sql in
+            guard try await isEmpty(sql) else { return }
+            try await seed(sql)
+        }
+    }
+}

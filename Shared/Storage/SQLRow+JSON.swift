@@ -13,6 +13,15 @@ extension SQLRow {
         }
     }
 
+    /// Decodes a TEXT column holding an enum's stable string form.
+    public func decodeEnum<T: RawRepresentable>(column: String, as type: T.Type) throws -> T where T.RawValue == String {
+        let text = try decode(column: column, as: String.self)
+        guard let value = T(rawValue: text) else {
+            throw StorageError(code: .corruptRow, message: "column \(column): '\(text)' is not a \(T.self)")
+        }
+        return value
+    }
+
     /// Like `decodeJSON`, for a nullable column.
     public func decodeJSONIfPresent<T: Decodable>(column: String, as type: T.Type) throws -> T? {
         guard let text = try decode(column: column, as: String?.self) else { return nil }

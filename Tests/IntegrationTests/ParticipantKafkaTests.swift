@@ -14,23 +14,20 @@ import Testing
 
 /// One participant over the real broker, on its own topics and a temporary database.
 struct KafkaParticipant: Sendable {
-    let name: String
-    let settings: ParticipantSettings
+    let name: ServiceName
+    let settings: HostSettings
     let replies: String
     let producer: KafkaProducer
     let bus: KafkaMessageBus
     let databasePath: String
 
-    init(_ name: String) async throws {
+    init(_ name: ServiceName) async throws {
         self.name = name
-        let run = TestBroker.unique(name)
-        var settings = ParticipantSettings(name: name, service: ServiceConfiguration(serviceName: name, httpPort: 0))
-        settings.commandsTopic = "\(run).commands"
-        settings.eventsTopic = "\(run).events"
-        settings.groupID = "\(run)-group"
+        let run = TestBroker.unique(name.rawValue)
+        let settings = HostSettings(service: ServiceConfiguration(serviceName: name.rawValue, httpPort: 0), topics: TopicNames(prefix: "\(run)-", partitions: 2))
         self.settings = settings
         replies = "\(run).replies"
-        for topic in [settings.commandsTopic, settings.eventsTopic, replies, TopicCatalog.deadLetter(for: settings.commandsTopic)] {
+        for topic in [settings.topics.commands(name), settings.topics.events(name), replies, TopicCatalog.deadLetter(for: settings.topics.commands(name))] {
             try await TestBroker.createTopic(topic, partitions: 2)
         }
         let client = try TestBroker.client()
@@ -38,6 +35,9 @@ struct KafkaParticipant: Sendable {
         bus = KafkaMessageBus(producer: producer, consumerDefaults: KafkaConsumerConfiguration(client: client, groupID: "unused", consumption: .subscribe([])), logger: TestBroker.logger)
         databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("\(run).sqlite").path
     }
+
+    var commandsTopic: String { settings.topics.commands(name) }
+    var eventsTopic: String { settings.topics.events(name) }
 
     var participant: any Participant {
         switch name {
@@ -52,9 +52,9 @@ struct KafkaParticipant: Sendable {
     /// while `body` runs.
     func running<T: Sendable>(relay runRelay: Bool = true, _ body: @Sendable (SQLiteStore) async throws -> T) async throws -> T {
         let database = try await SQLiteStore.open(path: databasePath, logger: TestBroker.logger)
-        let host = try await ParticipantHost.open(participant, settings: settings, database: database, bus: bus, health: HealthState(), metrics: nil, logger: TestBroker.logger)
+        let host = try await ServiceHost.open(participant, settings: settings, database: database, bus: bus, metrics: nil, logger: TestBroker.logger).host
         let relay = host.relay
-        let consumer = host.consumer
+        let consumer = try #require(host.consumers.first)
         let result = try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await consumer.run(); return nil }
             if runRelay { group.addTask { try await relay.run(); return nil } }
@@ -74,7 +74,7 @@ struct KafkaParticipant: Sendable {
     }
 
     func send(_ envelope: Envelope) async throws {
-        try await bus.publish(envelope, to: settings.commandsTopic)
+        try await bus.publish(envelope, to: commandsTopic)
     }
 }
 
@@ -110,9 +110,9 @@ struct ParticipantKafkaTests {
 
     @Test("a command gets its reply and its event; sent twice it has one effect and two identical replies", arguments: ServiceCase.all)
     func replyEventAndDuplicate(_ test: ServiceCase) async throws {
-        let service = try await KafkaParticipant(test.service)
+        let service = try await KafkaParticipant(ServiceName(rawValue: test.service))
         let replies = try service.recorder(service.replies)
-        let events = try service.recorder(service.settings.eventsTopic)
+        let events = try service.recorder(service.eventsTopic)
         let command = try command(test, replyTo: service.replies)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await service.producer.run() }
@@ -141,9 +141,9 @@ struct ParticipantKafkaTests {
 
     @Test("a poison command lands in the dead-letter topic and the next one is handled", arguments: ServiceCase.all)
     func poison(_ test: ServiceCase) async throws {
-        let service = try await KafkaParticipant(test.service)
+        let service = try await KafkaParticipant(ServiceName(rawValue: test.service))
         let replies = try service.recorder(service.replies)
-        let letters = try service.recorder(TopicCatalog.deadLetter(for: service.settings.commandsTopic))
+        let letters = try service.recorder(TopicCatalog.deadLetter(for: service.commandsTopic))
         let command = try command(test, replyTo: service.replies)
         var malformed = command
         malformed.messageID = UUID()
@@ -167,7 +167,7 @@ struct ParticipantKafkaTests {
 
     @Test("stopped after its transaction, before publishing, it publishes the reply after restart", arguments: ServiceCase.all)
     func restartPublishesOutbox(_ test: ServiceCase) async throws {
-        let service = try await KafkaParticipant(test.service)
+        let service = try await KafkaParticipant(ServiceName(rawValue: test.service))
         let replies = try service.recorder(service.replies)
         let command = try command(test, replyTo: service.replies)
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -14,6 +14,12 @@ import ShippingCore
 import Storage
 import Testing
 
+/// An orchestrator opened on a host: its runner and everything to run.
+struct OrchestratorHandle: Sendable {
+    let runner: SagaRunner
+    let services: [any Service]
+}
+
 /// The whole stack — four participants and the orchestrator — over the real broker, on
 /// topics of its own and fresh databases, in this process.
 struct StackHarness: Sendable {
@@ -37,27 +43,29 @@ struct StackHarness: Sendable {
         var health: [HealthState] = []
         let all: [any Participant] = [ProfileService(), InventoryService(), PaymentService(processors: processors), ShippingService()]
         for participant in all {
-            var settings = ParticipantSettings(name: participant.name, service: configuration, faults: faults[participant.name] ?? .none, topics: topics)
+            var settings = HostSettings(service: configuration, faults: faults[participant.name.rawValue] ?? .none, topics: topics)
             settings.service.httpPort = 0
             let state = HealthState()
             health.append(state)
-            let host = try await ParticipantHost.open(participant, settings: settings, bus: kafka.bus, health: state, metrics: nil, logger: TestBroker.logger)
-            contexts[participant.name] = host.context
-            services += [host.relay, host.consumer]
+            let (host, context) = try await ServiceHost.open(participant, settings: settings, bus: kafka.bus, health: state, metrics: nil, logger: TestBroker.logger)
+            contexts[participant.name.rawValue] = context
+            services += host.services()
         }
         return StackHarness(topics: topics, kafka: kafka, configuration: configuration, directory: directory, participants: contexts, participantServices: services, health: health)
     }
 
-    func openOrchestrator(breakers: CircuitBreakers = CircuitBreakers()) async throws -> (OrchestratorService, HealthState) {
-        var settings = configuration
-        settings.httpPort = 0
+    /// Opens the orchestrator on the stack's database directory (again, after a "crash").
+    func openOrchestrator(breakers: CircuitBreakers = CircuitBreakers()) async throws -> (OrchestratorHandle, HealthState) {
+        var settings = HostSettings(service: configuration, topics: topics)
+        settings.service.httpPort = 0
         let health = HealthState()
-        return (try await OrchestratorService.open(settings: settings, bus: kafka.bus, topics: topics, breakers: breakers, health: health, metrics: nil, logger: TestBroker.logger), health)
+        let (host, runner) = try await ServiceHost.open(OrchestratorService(breakers: breakers), settings: settings, bus: kafka.bus, health: health, metrics: nil, logger: TestBroker.logger)
+        return (OrchestratorHandle(runner: runner, services: host.services()), health)
     }
 
     /// Runs the producer, the participants and `orchestrator` while `body` runs.
-    func running<T: Sendable>(_ orchestrator: (OrchestratorService, HealthState), _ body: @Sendable (SagaRunner) async throws -> T) async throws -> T {
-        let services = orchestrator.0.engineServices
+    func running<T: Sendable>(_ orchestrator: (OrchestratorHandle, HealthState), _ body: @Sendable (SagaRunner) async throws -> T) async throws -> T {
+        let services = orchestrator.0.services
         let runner = orchestrator.0.runner
         return try await runningParticipants {
             try await run(services, runner, ready: orchestrator.1) { try await body($0) }
@@ -81,8 +89,8 @@ struct StackHarness: Sendable {
 
     /// Runs the orchestrator's relay, reply consumer and timers (not its HTTP server) while
     /// `body` runs; cancelling them is the closest thing to killing the process.
-    func run<T: Sendable>(_ orchestrator: (OrchestratorService, HealthState), _ body: @Sendable (SagaRunner) async throws -> T) async throws -> T {
-        try await run(orchestrator.0.engineServices, orchestrator.0.runner, ready: orchestrator.1, body)
+    func run<T: Sendable>(_ orchestrator: (OrchestratorHandle, HealthState), _ body: @Sendable (SagaRunner) async throws -> T) async throws -> T {
+        try await run(orchestrator.0.services, orchestrator.0.runner, ready: orchestrator.1, body)
     }
 
     private func run<T: Sendable>(_ services: [any Service], _ runner: SagaRunner, ready: HealthState, _ body: @Sendable (SagaRunner) async throws -> T) async throws -> T {

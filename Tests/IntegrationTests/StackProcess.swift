@@ -1,3 +1,4 @@
+import DevTools
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

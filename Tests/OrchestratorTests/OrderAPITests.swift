@@ -22,7 +22,7 @@ struct APIFixture {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let database = try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite").path, logger: logger)
-        try await Migrator.migrate(database, OrchestratorService.migrations, logger: logger)
+        try await Migrator.migrate(database, Storage.messagingMigrations + OrchestratorService().migrations, logger: logger)
         bus = InMemoryMessageBus()
         let relay = OutboxRelay(database: database, bus: bus, service: "orchestrator", logger: logger)
         runner = SagaRunner(database: database, relay: relay, engine: SagaEngine(), logger: logger)

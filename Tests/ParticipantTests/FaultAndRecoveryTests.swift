@@ -43,7 +43,7 @@ struct FaultAndRecoveryTests {
             let command = try await harness.send(VerifyCustomer(customerID: "alice"), correlation: "o1")
             try await Task.sleep(for: .milliseconds(100))
             #expect(harness.bus.envelopes(in: Harness.replies).filter { $0.causationID == command.messageID }.isEmpty)
-            #expect(harness.bus.committedOffset(group: harness.settings.groupID, topic: harness.settings.commandsTopic) == 1)
+            #expect(harness.bus.committedOffset(group: harness.groupID, topic: harness.commandsTopic) == 1)
         }
     }
 

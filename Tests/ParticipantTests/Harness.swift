@@ -14,17 +14,22 @@ struct Harness: Sendable {
     let database: SQLiteStore
     let relay: OutboxRelay
     let consumer: MessageConsumer
-    let settings: ParticipantSettings
+    let name: ServiceName
+    let topics: TopicNames
     let context: ParticipantContext
+
+    var commandsTopic: String { topics.commands(name) }
+    var eventsTopic: String { topics.events(name) }
+    var groupID: String { topics.group("ensemble-\(name)") }
 
     static func make(_ participant: some Participant, faults: FaultPlan = .none, database: SQLiteStore? = nil, bus: InMemoryMessageBus = InMemoryMessageBus()) async throws -> Harness {
         var logger = Logger(label: "test.\(participant.name)")
         logger.logLevel = .error
         let database = if let database { database } else { try await SQLiteStore.open(path: temporaryDatabasePath(), logger: logger) }
-        var settings = ParticipantSettings(name: participant.name, service: ServiceConfiguration(serviceName: participant.name, httpPort: 0), faults: faults)
+        var settings = HostSettings(service: ServiceConfiguration(serviceName: participant.name.rawValue, httpPort: 0), faults: faults)
         settings.service.logLevel = .error
-        let host = try await ParticipantHost.open(participant, settings: settings, database: database, bus: bus, health: HealthState(), metrics: nil, logger: logger)
-        return Harness(bus: bus, database: database, relay: host.relay, consumer: host.consumer, settings: settings, context: host.context)
+        let (host, context) = try await ServiceHost.open(participant, settings: settings, database: database, bus: bus, metrics: nil, logger: logger)
+        return Harness(bus: bus, database: database, relay: host.relay, consumer: try #require(host.consumers.first), name: participant.name, topics: settings.topics, context: context)
     }
 
     static func temporaryDatabasePath() -> String {
@@ -46,13 +51,13 @@ struct Harness: Sendable {
     @discardableResult
     func send(_ command: some MessageContract, correlation: String, messageID: UUID = UUID()) async throws -> Envelope {
         let envelope = try Envelope(command, correlationID: correlation, replyTo: Self.replies, messageID: messageID)
-        try await bus.publish(envelope, to: settings.commandsTopic)
+        try await bus.publish(envelope, to: commandsTopic)
         return envelope
     }
 
     /// Publishes the same envelope again (a redelivery).
     func resend(_ envelope: Envelope) async throws {
-        try await bus.publish(envelope, to: settings.commandsTopic)
+        try await bus.publish(envelope, to: commandsTopic)
     }
 
     /// The replies to `command`, waiting until there are `count` of them.
@@ -75,9 +80,9 @@ struct Harness: Sendable {
         return try envelope.decode(M.self)
     }
 
-    var events: [Envelope] { bus.envelopes(in: settings.eventsTopic) }
+    var events: [Envelope] { bus.envelopes(in: eventsTopic) }
 
-    var deadLetters: [Envelope] { bus.envelopes(in: TopicCatalog.deadLetter(for: settings.commandsTopic)) }
+    var deadLetters: [Envelope] { bus.envelopes(in: TopicCatalog.deadLetter(for: commandsTopic)) }
 
     func outboxCount() async throws -> Int {
         try await database.read { try await Outbox.count(in: $0) }

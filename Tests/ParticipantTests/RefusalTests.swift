@@ -72,7 +72,7 @@ struct RefusalTests {
             let command = try await harness.send(AuthorizePayment(orderID: "o1", customerID: "bob", amount: Money(minorUnits: -500), cardNumber: card), correlation: "o1")
             #expect(try await rejection(harness, command).reason.contains("is not positive"))
             try await eventually("the dead letter") { harness.deadLetters.count == 1 }
-            #expect(harness.bus.records(in: TopicCatalog.deadLetter(for: harness.settings.commandsTopic)).first?.headers.string(for: DeadLetterHeader.reason) == "rejected")
+            #expect(harness.bus.records(in: TopicCatalog.deadLetter(for: harness.commandsTopic)).first?.headers.string(for: DeadLetterHeader.reason) == "rejected")
         }
     }
 

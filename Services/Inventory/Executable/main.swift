@@ -1,4 +1,4 @@
 import InventoryCore
 import ServiceKit
 
-await ParticipantMain.run { _ in InventoryService() }
+await ServiceMain.run { _ in InventoryService() }

@@ -9,7 +9,7 @@ import Storage
 /// The inventory service: stock per SKU, reservations per order (all lines or none),
 /// release (compensation) and commit.
 public struct InventoryService: Participant {
-    public let name = "inventory"
+    public let name = ServiceName.inventory
     public let defaultHTTPPort = 8083
     public var migrations: [Migration] { [StockStore.migration] }
 
@@ -28,7 +28,7 @@ public struct InventoryService: Participant {
         }
         context.handle(ReleaseStock.self, in: &router) { command, _, sql in
             var released: [StockQuantity] = []
-            for reservation in try await StockStore.reservations(order: command.orderID, in: sql) where reservation.status == StockStore.ReservationStatus.reserved.rawValue {
+            for reservation in try await StockStore.reservations(order: command.orderID, in: sql) where reservation.status == .reserved {
                 let quantity = StockQuantity(sku: reservation.sku, quantity: reservation.quantity)
                 try await StockStore.adjust(reservation.sku, reserved: -reservation.quantity, in: sql)
                 try await StockStore.saveReservation(order: command.orderID, quantity, status: .released, in: sql)
@@ -38,14 +38,14 @@ public struct InventoryService: Participant {
         }
         context.handle(CommitStock.self, in: &router) { command, _, sql in
             let reservations = try await StockStore.reservations(order: command.orderID, in: sql)
-            let active = reservations.filter { $0.status != StockStore.ReservationStatus.released.rawValue }
+            let active = reservations.filter { $0.status != .released }
             guard !active.isEmpty else {
                 throw CommandRefused.refused("order \(command.orderID) has no reservation to commit")
             }
             var committed: [StockQuantity] = []
             for reservation in active {
                 let quantity = StockQuantity(sku: reservation.sku, quantity: reservation.quantity)
-                if reservation.status == StockStore.ReservationStatus.reserved.rawValue {
+                if reservation.status == .reserved {
                     try await StockStore.adjust(reservation.sku, onHand: -reservation.quantity, reserved: -reservation.quantity, in: sql)
                     try await StockStore.saveReservation(order: command.orderID, quantity, status: .committed, in: sql)
                 }
@@ -61,7 +61,7 @@ public struct InventoryService: Participant {
         }
         // Reservations are per order: asking again for an order that holds its stock changes nothing.
         let existing = try await StockStore.reservations(order: command.orderID, in: sql)
-        if !existing.isEmpty, existing.allSatisfy({ $0.status != StockStore.ReservationStatus.released.rawValue }) {
+        if !existing.isEmpty, existing.allSatisfy({ $0.status != .released }) {
             return .replyAndPublish(StockReserved(orderID: command.orderID))
         }
         let demand = InventoryRules.demand(command.lines)
@@ -81,8 +81,7 @@ public struct InventoryService: Participant {
     }
 
     public func seed(_ context: ParticipantContext) async throws {
-        try await context.database.transaction { sql in
-            guard try await StockStore.count(in: sql) == 0 else { return }
+        try await context.database.seedIfEmpty({ try await StockStore.count(in: $0) == 0 }) { sql in
             for level in Self.demoStock {
                 try await StockStore.set(level.sku, onHand: level.onHand, in: sql)
             }
@@ -121,9 +120,7 @@ public struct InventoryService: Participant {
             return try ServiceHTTPServer.jsonResponse(.ok, level)
         }
         router.get("reservations") { request, _ -> Response in
-            guard let order = request.uri.queryParameters["orderId"].map(String.init), !order.isEmpty else {
-                throw APIError.badRequest("the orderId query parameter is required", code: "missing-parameter")
-            }
+            let order = try request.requiredQuery("orderId")
             return try ServiceHTTPServer.jsonResponse(.ok, try await database.read { try await StockStore.reservations(order: order, in: $0) })
         }
     }

@@ -27,15 +27,12 @@ enum StockStore {
         ]
     }
 
-    enum ReservationStatus: String, Codable {
-        case reserved, released, committed
-    }
 
     struct Reservation: Sendable, Hashable, Codable {
         var orderID: String
         var sku: String
         var quantity: Int
-        var status: String
+        var status: ReservationStatus
 
         enum CodingKeys: String, CodingKey { case orderID = "orderId", sku, quantity, status }
     }
@@ -69,7 +66,7 @@ enum StockStore {
                 orderID: try row.decode(column: "order_id", as: String.self),
                 sku: try row.decode(column: "sku", as: String.self),
                 quantity: try row.decode(column: "quantity", as: Int.self),
-                status: try row.decode(column: "status", as: String.self)
+                status: try row.decodeEnum(column: "status", as: ReservationStatus.self)
             )
         }
     }

@@ -1,3 +1,4 @@
 import OrchestratorCore
+import ServiceKit
 
-await OrchestratorService.main()
+await ServiceMain.run { _ in OrchestratorService() }

@@ -1,4 +1,4 @@
 import PaymentCore
 import ServiceKit
 
-await ParticipantMain.run { reader in try PaymentService(reader: reader) }
+await ServiceMain.run { reader in try PaymentService(reader: reader) }

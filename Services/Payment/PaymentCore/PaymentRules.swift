@@ -27,7 +27,3 @@ public enum PaymentRules {
     }
 }
 
-/// The state of one order's payment.
-public enum PaymentStatus: String, Sendable, Hashable, Codable {
-    case authorized, captured, voided, refunded, declined
-}

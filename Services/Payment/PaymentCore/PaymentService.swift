@@ -10,7 +10,7 @@ import Storage
 /// The payment service: authorizations through a primary or backup processor, capture,
 /// void and refund (compensations), a ledger per order, declines by rule.
 public struct PaymentService: Participant {
-    public let name = "payment"
+    public let name = ServiceName.payment
     public let defaultHTTPPort = 8082
     public var migrations: [Migration] { [PaymentStore.migration] }
     public let processors: PaymentProcessors
@@ -174,8 +174,7 @@ public struct PaymentService: Participant {
     }
 
     public func seed(_ context: ParticipantContext) async throws {
-        try await context.database.transaction { sql in
-            guard try await PaymentStore.limitCount(in: sql) == 0 else { return }
+        try await context.database.seedIfEmpty({ try await PaymentStore.limitCount(in: $0) == 0 }) { sql in
             for (customer, limit) in Self.demoLimits {
                 try await PaymentStore.setLimit(customer: customer, limit, in: sql)
             }
@@ -209,9 +208,7 @@ public struct PaymentService: Participant {
         let database = context.database
         let defaultLimit = self.defaultLimit
         router.get("payments") { request, _ -> Response in
-            guard let order = request.uri.queryParameters["orderId"].map(String.init), !order.isEmpty else {
-                throw APIError.badRequest("the orderId query parameter is required", code: "missing-parameter")
-            }
+            let order = try request.requiredQuery("orderId")
             let views: [PaymentView] = try await database.read { sql in
                 guard let payment = try await PaymentStore.payment(order: order, in: sql) else { return [] }
                 return [PaymentView(payment: payment, ledger: try await PaymentStore.ledger(order: order, in: sql))]

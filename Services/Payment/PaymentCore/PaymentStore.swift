@@ -62,10 +62,7 @@ enum PaymentStore {
 
     static func payment(order: String, in sql: any SQLDatabase) async throws -> Payment? {
         guard let row = try await sql.raw("SELECT * FROM payments WHERE order_id = \(bind: order)").first() else { return nil }
-        let statusText = try row.decode(column: "status", as: String.self)
-        guard let status = PaymentStatus(rawValue: statusText) else {
-            throw StorageError(code: .corruptRow, message: "payment status '\(statusText)' is unknown")
-        }
+        let status = try row.decodeEnum(column: "status", as: PaymentStatus.self)
         return Payment(
             orderID: try row.decode(column: "order_id", as: String.self),
             customerID: try row.decode(column: "customer_id", as: String.self),

@@ -1,4 +1,4 @@
 import ProfileCore
 import ServiceKit
 
-await ParticipantMain.run { _ in ProfileService() }
+await ServiceMain.run { _ in ProfileService() }

@@ -7,7 +7,7 @@ import Storage
 
 /// The profile service: customers and their verification for orders.
 public struct ProfileService: Participant {
-    public let name = "profile"
+    public let name = ServiceName.profile
     public let defaultHTTPPort = 8085
     public var migrations: [Migration] { [CustomerStore.migration] }
 
@@ -41,8 +41,7 @@ public struct ProfileService: Participant {
     ]
 
     public func seed(_ context: ParticipantContext) async throws {
-        try await context.database.transaction { sql in
-            guard try await CustomerStore.count(in: sql) == 0 else { return }
+        try await context.database.seedIfEmpty({ try await CustomerStore.count(in: $0) == 0 }) { sql in
             for customer in Self.demoCustomers {
                 try await CustomerStore.insert(customer, in: sql)
             }

@@ -1,4 +1,4 @@
 import ShippingCore
 import ServiceKit
 
-await ParticipantMain.run { _ in ShippingService() }
+await ServiceMain.run { _ in ShippingService() }

@@ -27,7 +27,7 @@ enum ShipmentStore {
         var labelReference: String
         var fee: Money
         var priority: Bool
-        var status: String
+        var status: ShipmentStatus
         var shipTo: Address
 
         enum CodingKeys: String, CodingKey {
@@ -44,7 +44,7 @@ enum ShipmentStore {
                 labelReference: try row.decode(column: "label_reference", as: String.self),
                 fee: Money(minorUnits: try row.decode(column: "fee_minor", as: Int64.self)),
                 priority: try row.decode(column: "priority", as: Int.self) != 0,
-                status: try row.decode(column: "status", as: String.self),
+                status: try row.decodeEnum(column: "status", as: ShipmentStatus.self),
                 shipTo: try row.decodeJSON(column: "ship_to", as: Address.self)
             )
         }
@@ -56,10 +56,10 @@ enum ShipmentStore {
         try await sql.raw("""
         INSERT INTO shipments (order_id, carrier, tracking_number, label_reference, fee_minor, priority, status, ship_to, updated_at)
         VALUES (\(bind: shipment.orderID), \(bind: shipment.carrier), \(bind: shipment.trackingNumber), \(bind: shipment.labelReference),
-                \(bind: shipment.fee.minorUnits), \(bind: shipment.priority ? 1 : 0), \(bind: shipment.status), \(bind: shipTo), \(bind: now))
+                \(bind: shipment.fee.minorUnits), \(bind: shipment.priority ? 1 : 0), \(bind: shipment.status.rawValue), \(bind: shipTo), \(bind: now))
         ON CONFLICT (order_id) DO UPDATE SET carrier = \(bind: shipment.carrier), tracking_number = \(bind: shipment.trackingNumber),
             label_reference = \(bind: shipment.labelReference), fee_minor = \(bind: shipment.fee.minorUnits),
-            priority = \(bind: shipment.priority ? 1 : 0), status = \(bind: shipment.status), ship_to = \(bind: shipTo), updated_at = \(bind: now)
+            priority = \(bind: shipment.priority ? 1 : 0), status = \(bind: shipment.status.rawValue), ship_to = \(bind: shipTo), updated_at = \(bind: now)
         """).run()
     }
 }

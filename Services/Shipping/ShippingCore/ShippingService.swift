@@ -9,7 +9,7 @@ import Storage
 /// The shipping service: schedules shipments with a carrier, tracking number, label and
 /// fee; cancels them (compensation).
 public struct ShippingService: Participant {
-    public let name = "shipping"
+    public let name = ServiceName.shipping
     public let defaultHTTPPort = 8084
     public var migrations: [Migration] { [ShipmentStore.migration] }
 
@@ -18,7 +18,7 @@ public struct ShippingService: Participant {
     public func commands(_ context: ParticipantContext, router: inout MessageRouter) {
         context.handle(ScheduleShipment.self, in: &router) { command, _, sql in
             if let existing = try await ShipmentStore.shipment(order: command.orderID, in: sql) {
-                guard existing.status == "scheduled" else {
+                guard existing.status == .scheduled else {
                     throw CommandRefused.refused("order \(command.orderID)'s shipment was cancelled; it is not scheduled again")
                 }
                 return .replyAndPublish(Self.scheduled(existing))
@@ -30,15 +30,15 @@ public struct ShippingService: Participant {
                 labelReference: ShippingRules.labelReference(orderID: command.orderID),
                 fee: ShippingRules.fee(priority: command.priority, free: command.free),
                 priority: command.priority,
-                status: "scheduled",
+                status: .scheduled,
                 shipTo: command.shipTo
             )
             try await ShipmentStore.save(shipment, in: sql)
             return .replyAndPublish(Self.scheduled(shipment))
         }
         context.handle(CancelShipment.self, in: &router) { command, _, sql in
-            if var shipment = try await ShipmentStore.shipment(order: command.orderID, in: sql), shipment.status != "cancelled" {
-                shipment.status = "cancelled"
+            if var shipment = try await ShipmentStore.shipment(order: command.orderID, in: sql), shipment.status != .cancelled {
+                shipment.status = .cancelled
                 try await ShipmentStore.save(shipment, in: sql)
             }
             return .replyAndPublish(ShipmentCancelled(orderID: command.orderID))
@@ -57,9 +57,7 @@ public struct ShippingService: Participant {
     public func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>) {
         let database = context.database
         router.get("shipments") { request, _ -> Response in
-            guard let order = request.uri.queryParameters["orderId"].map(String.init), !order.isEmpty else {
-                throw APIError.badRequest("the orderId query parameter is required", code: "missing-parameter")
-            }
+            let order = try request.requiredQuery("orderId")
             let shipments = try await database.read { sql in
                 try await ShipmentStore.shipment(order: order, in: sql).map { [$0] } ?? []
             }

@@ -1,0 +1,106 @@
+import CRdKafka
+
+/// Topic administration through librdkafka's admin API.
+extension RDKafkaClient {
+    /// Creates the topics that do not exist yet; returns the ones it created. Blocks.
+    func createTopics(_ topics: [KafkaTopicSpec], timeout: Duration) throws(KafkaError) -> [String] {
+        let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+        defer { errorText.deallocate() }
+        var newTopics: [OpaquePointer?] = []
+        defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
+        for topic in topics {
+            guard let newTopic = rd_kafka_NewTopic_new(topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), errorText, 512) else {
+                throw KafkaError(code: .admin, message: "topic \(topic.name): \(String(cString: errorText))")
+            }
+            newTopics.append(newTopic)
+        }
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
+        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, errorText, 512)
+        rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, errorText, 512)
+
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        newTopics.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_CreateTopics(handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        // The request timeout bounds the wait; the margin covers connection set-up.
+        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
+            throw KafkaError(code: .timeout, message: "creating topics took longer than \(timeout)", isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let eventError = rd_kafka_event_error(event)
+        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.librdkafka(.admin, eventError, context: "create topics")
+        }
+        guard let result = rd_kafka_event_CreateTopics_result(event) else {
+            throw KafkaError(code: .admin, message: "create topics: unexpected event \(String(cString: rd_kafka_event_name(event)))")
+        }
+        var count = 0
+        guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return [] }
+        var created: [String] = []
+        for index in 0..<count {
+            let topicResult = results[index]
+            let name = String(cString: rd_kafka_topic_result_name(topicResult))
+            let err = rd_kafka_topic_result_error(topicResult)
+            switch err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                created.append(name)
+            case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+                continue
+            default:
+                let detail = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) }
+                throw KafkaError.librdkafka(.admin, err, context: "create topic \(name)" + (detail.map { " (\($0))" } ?? ""))
+            }
+        }
+        return created
+    }
+
+    /// Deletes `topics`, ignoring the ones that do not exist; returns the ones it deleted. Blocks.
+    func deleteTopics(_ topics: [String], timeout: Duration) throws(KafkaError) -> [String] {
+        let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+        defer { errorText.deallocate() }
+        var deletions: [OpaquePointer?] = topics.map { rd_kafka_DeleteTopic_new($0) }
+        defer { deletions.forEach { rd_kafka_DeleteTopic_destroy($0) } }
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
+        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_DELETETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, errorText, 512)
+        rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, errorText, 512)
+
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        deletions.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_DeleteTopics(handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
+            throw KafkaError(code: .timeout, message: "deleting topics took longer than \(timeout)", isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let eventError = rd_kafka_event_error(event)
+        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.librdkafka(.admin, eventError, context: "delete topics")
+        }
+        guard let result = rd_kafka_event_DeleteTopics_result(event) else {
+            throw KafkaError(code: .admin, message: "delete topics: unexpected event \(String(cString: rd_kafka_event_name(event)))")
+        }
+        var count = 0
+        guard let results = rd_kafka_DeleteTopics_result_topics(result, &count) else { return [] }
+        var deleted: [String] = []
+        for index in 0..<count {
+            let topicResult = results[index]
+            let name = String(cString: rd_kafka_topic_result_name(topicResult))
+            let err = rd_kafka_topic_result_error(topicResult)
+            switch err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                deleted.append(name)
+            case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+                continue
+            default:
+                throw KafkaError.librdkafka(.admin, err, context: "delete topic \(name)")
+            }
+        }
+        return deleted
+    }
+}

@@ -1,8 +1,0 @@
-/// Metadata keys of Ensemble's log lines, so every service spells them the same way
-/// (swift-log: fixed message text, values in metadata).
-public enum LogKey {
-    public static let service = "service"
-    public static let error = "error"
-    public static let restarts = "restarts"
-    public static let restartIn = "restart.in"
-}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Configuration
+import DevTools
+import Foundation
+import InventoryCore
+import Kafka
+import OrchestratorCore
+import Logging
+import Messaging
+import PaymentCore
+import Prometheus
+import ProfileCore
+import ServiceKit
+import ServiceLifecycle
+import ShippingCore
+
+/// `ensemble up`: the local stack in the foreground until Ctrl-C.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run the stack: the embedded broker (unless KAFKA_BROKERS is set), the topic catalog and the participant services."
+    )
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "Port of the embedded broker.")
+    var brokerPort: Int = 9092
+
+    func run() async throws {
+        let reader = options.reader()
+        var configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
+        Observability.bootstrapLogging(service: "ensemble", format: configuration.logFormat, level: configuration.logLevel)
+        let metrics = Observability.bootstrapMetrics()
+        let logger = Logger(label: "ensemble.up")
+
+        var services: [any Service] = []
+        var broker: EmbeddedBroker?
+        if reader.string(forKey: "kafka.brokers") == nil {
+            let embedded = try EmbeddedBroker(port: brokerPort, logger: logger)
+            configuration.kafka.bootstrapServers = [embedded.bootstrapServer]
+            services.append(embedded)
+            broker = embedded
+        }
+        // Build every service's settings first, so a bad value stops start-up at once.
+        let all: [any HostedService] = [OrchestratorService(), ProfileService(), InventoryService(), try PaymentService(reader: reader), ShippingService()]
+        let stack = try all.map { service throws(ServiceKitError) in
+            var settings = try HostSettings.read(service.name, defaultPort: service.defaultHTTPPort, reader: reader, shared: false)
+            settings.service.kafka = configuration.kafka
+            settings.service.dataDirectory = configuration.dataDirectory
+            return StackService(service: service, settings: settings)
+        }
+        services.append(Stack(configuration: configuration, broker: broker, services: stack, metrics: metrics, logger: logger))
+
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+        Console.say("Ensemble stopped.")
+    }
+}
+
+/// One service of the stack and its settings.
+struct StackService: Sendable {
+    let service: any HostedService
+    let settings: HostSettings
+}
+
+/// Waits for the broker, creates the topic catalog, opens every service (database,
+/// migrations, demo data), says what runs where, then runs them all until shutdown, each
+/// supervised: a fatal error in one restarts that one with backoff while the others go on.
+struct Stack: Service {
+    let configuration: ServiceConfiguration
+    let broker: EmbeddedBroker?
+    let services: [StackService]
+    let metrics: PrometheusCollectorRegistry
+    let logger: Logger
+
+    func run() async throws {
+        try await broker?.waitUntilReady()
+        let kafka = try await KafkaRuntime.connect(configuration, logger: logger)
+        let metrics = self.metrics
+        let logger = self.logger
+        var running: [any Service] = [kafka.producer]
+        var rows: [String] = []
+        for entry in services {
+            let open: @Sendable () async throws -> [any Service] = {
+                try await ServiceHost.open(entry.service, settings: entry.settings, bus: kafka.bus, metrics: metrics, failure: ServiceFailure(), logger: logger).host.services()
+            }
+            // A failure to open a service here is a start-up error.
+            running.append(SupervisedService(name: entry.service.name.rawValue, first: try await open(), logger: logger, reopen: open))
+            let name = entry.service.name.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+            let settings = entry.settings.service
+            rows.append("  \(name) http://\(settings.httpHost):\(settings.httpPort)  (\(settings.dataDirectory)/\(entry.service.name).sqlite)")
+        }
+        let orchestratorPort = services.first { $0.service.name == OrchestratorService.name }?.settings.service.httpPort ?? OrchestratorService.defaultHTTPPort
+
+        let servers = configuration.kafka.bootstrapServers.joined(separator: ",")
+        let kind = broker == nil ? "external broker" : "embedded Tansu, memory storage"
+        Console.say("""
+
+        Ensemble is up.
+          Kafka        \(servers)  (\(kind)); \(TopicCatalog.allTopics.count) topics, \(TopicCatalog.partitions) partitions each
+        \(rows.joined(separator: "\n"))
+
+        Place an order:
+          curl -s -X POST localhost:\(orchestratorPort)/orders -H 'Content-Type: application/json' -d '{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111111111111111"}, "shipTo": {"name": "Bob Example", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}'
+          .build/debug/ensemble order place --customer bob --item SKU-COFFEE:2
+          .build/debug/ensemble order show <order id>
+
+        Press Ctrl-C to stop.
+        """)
+        let group = ServiceGroup(configuration: .init(services: running.map { .init(service: $0) }, logger: logger))
+        try await group.run()
+    }
+}
