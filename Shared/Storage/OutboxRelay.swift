@@ -51,7 +51,7 @@ public final class OutboxRelay: Service, Sendable {
                         self.backlog.record(remaining)
                     }
                     let delay = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(100), multiplier: 2, maxBackoff: .seconds(5)).backoff(after: failures)
-                    self.logger.warning("outbox publish failed; retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                    self.logger.warning("outbox publish failed; retrying", metadata: [LogKey.error: "\(error)", LogKey.retryIn: "\(delay)"])
                     try? await Task.sleep(for: delay)
                 }
             }
@@ -60,7 +60,7 @@ public final class OutboxRelay: Service, Sendable {
         do {
             try await drain()
         } catch {
-            logger.warning("outbox not drained at shutdown; it is published after the next start", metadata: ["error": "\(error)"])
+            logger.warning("outbox not drained at shutdown; it is published after the next start", metadata: [LogKey.error: "\(error)"])
         }
     }
 

@@ -49,7 +49,7 @@ final class GroupState: Sendable {
 
     func commitFinished(_ error: KafkaError?) {
         if let error {
-            logger.warning("Kafka offset commit failed; retrying with the next commit", metadata: ["error": "\(error)"])
+            logger.warning("Kafka offset commit failed; retrying with the next commit", metadata: [KafkaLogKey.error: "\(error)"])
         }
         let client: RDKafkaClient? = state.withLock { state in
             guard state.commitAgain else {
@@ -66,7 +66,7 @@ final class GroupState: Sendable {
     func commitSync() {
         guard let client = state.withLock({ $0.client }) else { return }
         if let error = client.commitStoredOffsets(wait: true) {
-            logger.warning("Kafka offset commit failed", metadata: ["error": "\(error)"])
+            logger.warning("Kafka offset commit failed", metadata: [KafkaLogKey.error: "\(error)"])
         }
     }
 
@@ -75,16 +75,16 @@ final class GroupState: Sendable {
         switch change {
         case .assigned(let partitions):
             state.withLock { $0.assignment.formUnion(partitions) }
-            logger.info("Kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted(by: Self.order))"])
+            logger.info("Kafka partitions assigned", metadata: [KafkaLogKey.partitions: "\(partitions.sorted(by: Self.order))"])
         case .revoking(let partitions, let lost):
             if !lost { commitSync() }
             state.withLock { $0.assignment.subtract(partitions) }
-            logger.info("Kafka partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted(by: Self.order))", "lost": "\(lost)"])
+            logger.info("Kafka partitions revoked", metadata: [KafkaLogKey.partitions: "\(partitions.sorted(by: Self.order))", KafkaLogKey.lost: "\(lost)"])
         case .failed(let error):
-            logger.error("Kafka rebalance failed", metadata: ["error": "\(error)"])
+            logger.error("Kafka rebalance failed", metadata: [KafkaLogKey.error: "\(error)"])
         case .cleared(let error):
             state.withLock { $0.assignment.removeAll() }
-            logger.error("Kafka rebalance failed; the assignment is cleared", metadata: ["error": "\(error)"])
+            logger.error("Kafka rebalance failed; the assignment is cleared", metadata: [KafkaLogKey.error: "\(error)"])
         }
     }
 

@@ -76,7 +76,7 @@ public final class KafkaConsumer: Service, Sendable {
             group.requestCommit()
             return true
         case .failure(let error):
-            logger.debug("offset not stored", metadata: ["error": "\(error)"])
+            logger.debug("offset not stored", metadata: [KafkaLogKey.error: "\(error)"])
             return false
         }
     }
@@ -99,13 +99,13 @@ public final class KafkaConsumer: Service, Sendable {
     /// assigned are ignored. Safe from any thread.
     public func pause(_ partitions: [KafkaTopicPartition]) {
         guard !partitions.isEmpty, let error = client.pause(partitions) else { return }
-        logger.debug("pause failed", metadata: ["error": "\(error)"])
+        logger.debug("pause failed", metadata: [KafkaLogKey.error: "\(error)"])
     }
 
     /// Fetches `partitions` again after `pause(_:)`.
     public func resume(_ partitions: [KafkaTopicPartition]) {
         guard !partitions.isEmpty, let error = client.resume(partitions) else { return }
-        logger.debug("resume failed", metadata: ["error": "\(error)"])
+        logger.debug("resume failed", metadata: [KafkaLogKey.error: "\(error)"])
     }
 
     public func run() async throws {
@@ -149,11 +149,11 @@ public final class KafkaConsumer: Service, Sendable {
                 continue
             case .error(let error, let fatal):
                 if fatal {
-                    logger.error("Kafka consumer failed", metadata: ["error": "\(error)"])
+                    logger.error("Kafka consumer failed", metadata: [KafkaLogKey.error: "\(error)"])
                     failure = error
                     break polling
                 }
-                logger.warning("Kafka consumer error", metadata: ["error": "\(error)"])
+                logger.warning("Kafka consumer error", metadata: [KafkaLogKey.error: "\(error)"])
             case .message(let message):
                 // A message fetched after a stop request is not handed out: it is not
                 // committed, so the group reads it again after the restart.
@@ -189,7 +189,7 @@ public final class KafkaConsumer: Service, Sendable {
         }
         group.commitSync()
         if let error = client.closeConsumer() {
-            logger.warning("Kafka consumer close failed", metadata: ["error": "\(error)"])
+            logger.warning("Kafka consumer close failed", metadata: [KafkaLogKey.error: "\(error)"])
         }
     }
 }

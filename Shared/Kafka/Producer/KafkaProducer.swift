@@ -167,7 +167,7 @@ public final class KafkaProducer: Service, Sendable {
         // Shutting down: no new messages; wait for the outstanding ones.
         lifecycle.withLock { $0.flushing() }
         if !client.flush(timeoutMilliseconds: Int32(clamping: configuration.shutdownFlushTimeout.wholeMilliseconds)) {
-            logger.error("Kafka producer shut down with messages undelivered", metadata: ["kafka.undelivered": "\(client.outQueueLength)"])
+            logger.error("Kafka producer shut down with messages undelivered", metadata: [KafkaLogKey.undelivered: "\(client.outQueueLength)"])
         }
         lifecycle.withLock { $0.closed() }
         let (pending, waiters) = tracker.state.withLock { state in
@@ -241,7 +241,7 @@ private final class DeliveryTracker: Sendable {
         if token == 0 {
             if case .failure(let error) = result {
                 state.withLock { $0.failedWithoutWaiter += 1 }
-                logger.error("Kafka delivery failed: \(error)")
+                logger.error("Kafka delivery failed", metadata: [KafkaLogKey.error: "\(error)"])
             }
             return
         }

@@ -229,9 +229,10 @@ private let rdKafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoi
     case 5, 6: .info
     default: .debug
     }
-    callbacks.logger.log(level: swiftLevel, "librdkafka: \(message)", metadata: [
-        "kafka.facility": "\(facility)",
-        "kafka.client": "\(String(cString: rd_kafka_name(handle)))",
+    callbacks.logger.log(level: swiftLevel, "librdkafka log", metadata: [
+        KafkaLogKey.log: "\(message)",
+        KafkaLogKey.facility: "\(facility)",
+        KafkaLogKey.client: "\(String(cString: rd_kafka_name(handle)))",
     ])
 }
 
@@ -250,7 +251,7 @@ private let rdKafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafeP
     if let onError = callbacks.onError {
         onError(error, isFatal)
     } else {
-        callbacks.logger.warning("Kafka client error: \(error)")
+        callbacks.logger.warning("Kafka client error", metadata: [KafkaLogKey.error: "\(error)"])
     }
 }
 

@@ -1,3 +1,4 @@
+import Messaging
 import Kafka
 import Logging
 
@@ -37,7 +38,7 @@ public struct KafkaMessageBus: MessageBus {
         case .partitions(let partitions): .assign(partitions)
         }
         var logger = logger
-        logger[metadataKey: "kafka.group"] = "\(subscription.groupID)"
+        logger[metadataKey: LogKey.kafkaGroup] = "\(subscription.groupID)"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
 
         let lanes = PartitionLanes()
@@ -68,7 +69,7 @@ public struct KafkaMessageBus: MessageBus {
                     }
                     consumer.startedHandling()
                     if lanes.enqueued(key) {
-                        logger.debug("partition paused: its lane is behind", metadata: ["kafka.partition": "\(key.topicPartition)"])
+                        logger.debug("partition paused: its lane is behind", metadata: [LogKey.kafkaPartition: "\(key.topicPartition)"])
                         consumer.pause([key.topicPartition])
                     }
                     queue.yield(message)

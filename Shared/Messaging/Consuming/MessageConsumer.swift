@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Kafka
 import Logging
 import Metrics
@@ -67,12 +68,12 @@ public struct MessageConsumer: Service {
         self.deadLetterLimits = deadLetterLimits
         self.deadLetterRetry = deadLetterRetry
         var logger = logger
-        logger[metadataKey: "consumer"] = "\(name)"
+        logger[metadataKey: LogKey.consumer] = "\(name)"
         self.logger = logger
     }
 
     public func run() async throws {
-        logger.info("consuming", metadata: ["topics": "\(subscription.topics.joined(separator: ","))", "kafka.group": "\(subscription.groupID)"])
+        logger.info("consuming", metadata: [LogKey.kafkaTopics: "\(subscription.topics.joined(separator: ","))", LogKey.kafkaGroup: "\(subscription.groupID)"])
         try await bus.consume(subscription, onReady: onReady) { record in
             try await handle(record)
         }
@@ -98,9 +99,9 @@ public struct MessageConsumer: Service {
             return
         }
         var logger = logger
-        logger[metadataKey: "message.id"] = "\(envelope.messageID.uuidString.lowercased())"
-        logger[metadataKey: "message.type"] = "\(envelope.messageType)"
-        logger[metadataKey: "order.id"] = "\(envelope.correlationID)"
+        logger[metadataKey: LogKey.messageID] = "\(envelope.messageID.uuidString.lowercased())"
+        logger[metadataKey: LogKey.messageType] = "\(envelope.messageType)"
+        logger[metadataKey: LogKey.orderID] = "\(envelope.correlationID)"
 
         let prepared: MessageRouter.Prepared
         do {
@@ -130,7 +131,7 @@ public struct MessageConsumer: Service {
                     return
                 }
                 let delay = retry.backoff(after: attempt)
-                logger.warning("handler failed, retrying", metadata: ["attempt": "\(attempt)", "retry.in": "\(delay)", "error": "\(error)"])
+                logger.warning("handler failed, retrying", metadata: [LogKey.attempt: "\(attempt)", LogKey.retryIn: "\(delay)", LogKey.error: "\(error)"])
                 MessagingMetrics.retried(consumer: name, type: envelope.messageType)
                 try await Task.sleep(for: delay)
                 attempt += 1
@@ -145,8 +146,8 @@ public struct MessageConsumer: Service {
         let logger = logger ?? self.logger
         let origin = "\(record.topic)[\(record.partition)]"
         logger.error("message dead-lettered", metadata: [
-            "dlq.topic": "\(letter.topic)", "dlq.reason": "\(error.code)", "dlq.detail": "\(DeadLetter.clip(error.message, to: 512))",
-            "kafka.origin": "\(origin)@\(record.offset)", "kafka.record.bytes": "\(record.value.count)",
+            LogKey.deadLetterTopic: "\(letter.topic)", LogKey.deadLetterReason: "\(error.code)", LogKey.deadLetterDetail: "\(DeadLetter.clip(error.message, to: 512))",
+            LogKey.kafkaOrigin: "\(origin)@\(record.offset)", LogKey.recordBytes: "\(record.value.count)",
         ])
         var failures = 0
         while true {
@@ -154,7 +155,7 @@ public struct MessageConsumer: Service {
                 try await bus.publish(letter)
                 MessagingMetrics.deadLettered(consumer: name, topic: record.topic, reason: error.code.rawValue, type: messageType)
                 if failures > 0 {
-                    logger.notice("partition released: dead letter written", metadata: ["kafka.partition": "\(origin)", "attempts": "\(failures + 1)"])
+                    logger.notice("partition released: dead letter written", metadata: [LogKey.kafkaPartition: "\(origin)", LogKey.attempts: "\(failures + 1)"])
                     MessagingMetrics.held(consumer: name, partition: origin, false)
                     onHold(origin, nil)
                 }
@@ -167,8 +168,8 @@ public struct MessageConsumer: Service {
                     onHold(origin, "dead letter to \(letter.topic) cannot be written: \(error)")
                 }
                 logger.error("dead letter not written; holding the partition", metadata: [
-                    "dlq.topic": "\(letter.topic)", "kafka.partition": "\(origin)", "kafka.offset": "\(record.offset)",
-                    "attempt": "\(failures)", "retry.in": "\(delay)", "error": "\(error)",
+                    LogKey.deadLetterTopic: "\(letter.topic)", LogKey.kafkaPartition: "\(origin)", LogKey.kafkaOffset: "\(record.offset)",
+                    LogKey.attempt: "\(failures)", LogKey.retryIn: "\(delay)", LogKey.error: "\(error)",
                 ])
                 try await Self.pause(delay)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Logging
 import Synchronization
 
@@ -38,11 +39,11 @@ public final class FaultInjector: Sendable {
             try? await Task.sleep(for: rule.latency)
         }
         if rule.dropRate > 0, random() < rule.dropRate {
-            logger.warning("fault injection: dropping the command", metadata: ["message.type": "\(messageType)"])
+            logger.warning("fault injection: dropping the command", metadata: [LogKey.messageType: "\(messageType)"])
             return .drop
         }
         if rule.failureRate > 0, random() < rule.failureRate {
-            logger.warning("fault injection: failing the command", metadata: ["message.type": "\(messageType)"])
+            logger.warning("fault injection: failing the command", metadata: [LogKey.messageType: "\(messageType)"])
             return .fail(reason: "injected failure (\(messageType))")
         }
         return .proceed

@@ -66,7 +66,7 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let code = error.status == .notFound ? "not-found" : "http-\(error.status.code)"
             throw APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase)
         } catch {
-            context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            context.logger.error("request failed", metadata: [LogKey.error: "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, code: "internal", message: "internal error; see the service log")
         }
     }

@@ -112,7 +112,7 @@ public struct ParticipantContext: Sendable {
                     try await proceed(command, envelope)
                 } catch let refusal as CommandRefused {
                     logger.warning("command refused", metadata: [
-                        "message.type": "\(C.messageType)", "order.id": "\(envelope.correlationID)", "reason": "\(refusal.reason)",
+                        LogKey.messageType: "\(C.messageType)", LogKey.orderID: "\(envelope.correlationID)", LogKey.reason: "\(refusal.reason)",
                     ])
                     try await executor.execute(command, envelope: envelope) { _, _ in
                         CommandOutcome(reply: CommandRejected(service: service, commandType: C.messageType, reason: refusal.reason))

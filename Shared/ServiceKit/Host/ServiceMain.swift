@@ -1,3 +1,4 @@
+import Messaging
 import Configuration
 import Foundation
 import Logging

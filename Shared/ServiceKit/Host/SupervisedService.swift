@@ -1,3 +1,4 @@
+import Messaging
 import Logging
 import Metrics
 import ServiceLifecycle

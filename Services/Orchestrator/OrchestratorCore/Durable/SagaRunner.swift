@@ -200,7 +200,7 @@ public final class SagaRunner: Sendable {
         let (result, finished, stuck, transitions): (Result<SagaInstance, SagaRunnerError>, SagaInstance?, [StuckStep], [BreakerTransition]) = try await database.transaction { sql in
             if let envelope, try await !Inbox.recordIfNew(envelope, in: sql) { return (.failure(.notFound(id)), nil, [], []) }
             guard var saga = try await SagaStore.saga(id, in: sql) else {
-                if envelope != nil { logger.warning("reply for an unknown saga ignored", metadata: ["order.id": "\(id)"]) }
+                if envelope != nil { logger.warning("reply for an unknown saga ignored", metadata: [LogKey.orderID: "\(id)"]) }
                 return (.failure(.notFound(id)), nil, [], [])
             }
             guard evenIfFinished || !saga.status.isFinished, let definition = self.definition(saga.definitionName, version: saga.definitionVersion) else {
@@ -239,13 +239,13 @@ public final class SagaRunner: Sendable {
         if let finished {
             SagaMetrics.finished(finished)
             if finished.status == .needsAttention {
-                logger.error("saga needs attention", metadata: ["order.id": "\(finished.id)", "unfinished": "\(finished.attention ?? [])"])
+                logger.error("saga needs attention", metadata: [LogKey.orderID: "\(finished.id)", "unfinished": "\(finished.attention ?? [])"])
             }
         }
         for entry in stuck {
             SagaMetrics.stuck(step: entry.step)
             logger.error("saga step stuck; still retrying", metadata: [
-                "order.id": "\(id)", "step": "\(entry.step)", "command": "\(entry.command)", "attempts": "\(entry.attempts)", "error": "\(entry.lastError)",
+                LogKey.orderID: "\(id)", LogKey.step: "\(entry.step)", LogKey.command: "\(entry.command)", LogKey.attempts: "\(entry.attempts)", LogKey.error: "\(entry.lastError)",
             ])
         }
         relay.wake()
@@ -294,7 +294,7 @@ public final class SagaRunner: Sendable {
         for transition in transitions {
             BreakerMetrics.state(transition.route, transition.to)
             let metadata: Logger.Metadata = [
-                "route": "\(transition.route)", "from": "\(transition.from.rawValue)", "to": "\(transition.to.rawValue)", "failures": "\(transition.failures)",
+                LogKey.route: "\(transition.route)", "from": "\(transition.from.rawValue)", "to": "\(transition.to.rawValue)", "failures": "\(transition.failures)",
             ]
             if transition.to == .open {
                 logger.warning("circuit opened", metadata: metadata)

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Logging
 import ServiceKit
 import ServiceLifecycle
@@ -22,7 +23,7 @@ struct SagaTimerService: Service {
             do {
                 try await runner.resumeUnfinished()
             } catch {
-                logger.error("resuming unfinished sagas failed; their timers fire as stored", metadata: ["error": "\(error)"])
+                logger.error("resuming unfinished sagas failed; their timers fire as stored", metadata: [LogKey.error: "\(error)"])
             }
             while !Task.isCancelled {
                 var wait = Duration.seconds(1)
@@ -33,7 +34,7 @@ struct SagaTimerService: Service {
                         wait = .milliseconds(Int64(seconds * 1000) + 1)
                     }
                 } catch {
-                    logger.error("saga timers failed; retrying", metadata: ["error": "\(error)"])
+                    logger.error("saga timers failed; retrying", metadata: [LogKey.error: "\(error)"])
                 }
                 await runner.waitForTimers(timeout: wait)
             }
