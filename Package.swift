@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "ensemble-payment", targets: ["PaymentService"]),
         .executable(name: "ensemble-shipping", targets: ["ShippingService"]),
         .executable(name: "ensemble-orchestrator", targets: ["OrchestratorService"]),
+        .executable(name: "ensemble-aggregator", targets: ["AggregatorService"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "Contracts", targets: ["Contracts"]),
@@ -19,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -187,6 +189,24 @@ let package = Package(
             dependencies: ["OrchestratorCore", "ServiceKit"],
             path: "Services/Orchestrator/Executable"
         ),
+        .target(
+            name: "AggregatorCore",
+            dependencies: [
+                "Contracts", "Kafka", "Messaging", "ServiceKit", "Storage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Services/Aggregator/AggregatorCore"
+        ),
+        .executableTarget(
+            name: "AggregatorService",
+            dependencies: ["AggregatorCore", "ServiceKit"],
+            path: "Services/Aggregator/Executable"
+        ),
         .executableTarget(
             name: "Ensemble",
             dependencies: [
@@ -195,8 +215,9 @@ let package = Package(
                 "Contracts",
                 "ServiceKit",
                 "DevTools",
-                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
+                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore", "AggregatorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

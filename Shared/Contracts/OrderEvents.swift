@@ -7,15 +7,18 @@ public struct OrderPlaced: MessageContract, Hashable {
     public var customerID: String
     public var lines: [OrderLine]
     public var shipTo: Address
+    /// `orchestration` or `choreography`: how the order's checkout runs.
+    public var mode: String?
 
-    public init(orderID: String, customerID: String, lines: [OrderLine], shipTo: Address) {
+    public init(orderID: String, customerID: String, lines: [OrderLine], shipTo: Address, mode: String? = "orchestration") {
         self.orderID = orderID
         self.customerID = customerID
         self.lines = lines
         self.shipTo = shipTo
+        self.mode = mode
     }
 
     enum CodingKeys: String, CodingKey {
-        case orderID = "orderId", customerID = "customerId", lines, shipTo
+        case orderID = "orderId", customerID = "customerId", lines, shipTo, mode
     }
 }

@@ -6,14 +6,17 @@ public struct OrderCompleted: MessageContract, Hashable {
     public var orderID: String
     public var customerID: String
     public var total: Money
+    /// A `ConsistencyToken` (stage `finished`): read models that applied this event answer `?after=` with it.
+    public var consistencyToken: String?
 
-    public init(orderID: String, customerID: String, total: Money) {
+    public init(orderID: String, customerID: String, total: Money, consistencyToken: String? = nil) {
         self.orderID = orderID
         self.customerID = customerID
         self.total = total
+        self.consistencyToken = consistencyToken
     }
 
-    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", total }
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", total, consistencyToken }
 }
 
 /// Event (`orders.events`): the order did not go through; `status` is `compensated`
@@ -24,15 +27,17 @@ public struct OrderFailed: MessageContract, Hashable {
     public var customerID: String
     public var status: String
     public var reason: String
+    public var consistencyToken: String?
 
-    public init(orderID: String, customerID: String, status: String, reason: String) {
+    public init(orderID: String, customerID: String, status: String, reason: String, consistencyToken: String? = nil) {
         self.orderID = orderID
         self.customerID = customerID
         self.status = status
         self.reason = reason
+        self.consistencyToken = consistencyToken
     }
 
-    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", status, reason }
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", status, reason, consistencyToken }
 }
 
 /// Event (`orders.events`): the order's saga stopped where software cannot decide: a
@@ -44,15 +49,17 @@ public struct OrderNeedsAttention: MessageContract, Hashable {
     public var customerID: String
     public var reason: String
     public var unfinished: [String]
+    public var consistencyToken: String?
 
-    public init(orderID: String, customerID: String, reason: String, unfinished: [String]) {
+    public init(orderID: String, customerID: String, reason: String, unfinished: [String], consistencyToken: String? = nil) {
         self.orderID = orderID
         self.customerID = customerID
         self.reason = reason
         self.unfinished = unfinished
+        self.consistencyToken = consistencyToken
     }
 
-    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", reason, unfinished }
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", customerID = "customerId", reason, unfinished, consistencyToken }
 }
 
 /// Event (`orders.events`): a step that must go forward (or a compensation) has not

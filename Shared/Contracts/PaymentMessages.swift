@@ -19,17 +19,21 @@ public struct AuthorizePayment: MessageContract, Hashable {
     public var amount: Money
     public var cardNumber: String
     public var processor: PaymentProcessor
+    public var billingName: String?
+    public var billingPhone: String?
 
-    public init(orderID: String, customerID: String, amount: Money, cardNumber: String, processor: PaymentProcessor = .primary) {
+    public init(orderID: String, customerID: String, amount: Money, cardNumber: String, processor: PaymentProcessor = .primary, billingName: String? = nil, billingPhone: String? = nil) {
         self.orderID = orderID
         self.customerID = customerID
         self.amount = amount
         self.cardNumber = cardNumber
         self.processor = processor
+        self.billingName = billingName
+        self.billingPhone = billingPhone
     }
 
     enum CodingKeys: String, CodingKey {
-        case orderID = "orderId", customerID = "customerId", amount, cardNumber, processor
+        case orderID = "orderId", customerID = "customerId", amount, cardNumber, processor, billingName, billingPhone
     }
 }
 
@@ -40,16 +44,50 @@ public struct PaymentAuthorized: MessageContract, Hashable {
     public var authorizationID: String
     public var amount: Money
     public var processor: PaymentProcessor
+    public var customerID: String?
+    /// The card, masked: its brand and last four digits only (never the number).
+    public var card: MaskedCard?
+    public var billingName: String?
+    public var billingPhone: String?
 
-    public init(orderID: String, authorizationID: String, amount: Money, processor: PaymentProcessor) {
+    public init(orderID: String, authorizationID: String, amount: Money, processor: PaymentProcessor, customerID: String? = nil,
+                card: MaskedCard? = nil, billingName: String? = nil, billingPhone: String? = nil) {
         self.orderID = orderID
         self.authorizationID = authorizationID
         self.amount = amount
         self.processor = processor
+        self.customerID = customerID
+        self.card = card
+        self.billingName = billingName
+        self.billingPhone = billingPhone
     }
 
     enum CodingKeys: String, CodingKey {
-        case orderID = "orderId", authorizationID = "authorizationId", amount, processor
+        case orderID = "orderId", authorizationID = "authorizationId", amount, processor, customerID = "customerId", card, billingName, billingPhone
+    }
+}
+
+/// A card as it may be shown and stored outside the payment service.
+public struct MaskedCard: Sendable, Hashable, Codable {
+    public var brand: String
+    public var last4: String
+
+    public init(brand: String, last4: String) {
+        self.brand = brand
+        self.last4 = last4
+    }
+
+    /// The brand from the number's first digits, and its last four digits.
+    public init(number: String) {
+        let digits = number.filter(\.isNumber)
+        brand = switch digits.first {
+        case "4": "visa"
+        case "5", "2": "mastercard"
+        case "3": "amex"
+        case "6": "discover"
+        default: "card"
+        }
+        last4 = String(digits.suffix(4))
     }
 }
 

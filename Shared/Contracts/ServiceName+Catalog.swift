@@ -3,6 +3,7 @@ import Messaging
 
 extension ServiceName {
     public static let orchestrator: ServiceName = "orchestrator"
+    public static let aggregator: ServiceName = "aggregator"
     public static let payment: ServiceName = "payment"
     public static let inventory: ServiceName = "inventory"
     public static let shipping: ServiceName = "shipping"

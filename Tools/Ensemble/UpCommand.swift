@@ -1,3 +1,4 @@
+import AggregatorCore
 import ArgumentParser
 import Configuration
 import DevTools
@@ -43,12 +44,25 @@ struct UpCommand: AsyncParsableCommand {
         }
         // Build every service's settings first, so a bad value stops start-up at once.
         let all: [any HostedService] = [OrchestratorService(), ProfileService(), InventoryService(), try PaymentService(reader: reader), ShippingService()]
-        let stack = try all.map { service throws(ServiceKitError) in
+        var stack = try all.map { service throws(ServiceKitError) in
             var settings = try HostSettings.read(service.name, defaultPort: service.defaultHTTPPort, reader: reader, shared: false)
             settings.service.kafka = configuration.kafka
             settings.service.dataDirectory = configuration.dataDirectory
             return StackService(service: service, settings: settings)
         }
+        // The aggregator reads the others live on the ports they got here.
+        var aggregator = try AggregatorService(reader: reader).settings
+        func url(_ name: ServiceName) -> String? {
+            stack.first { $0.service.name == name }.map { "http://\($0.settings.service.httpHost):\($0.settings.service.httpPort)" }
+        }
+        aggregator.live = .init(
+            profile: url(.profile) ?? aggregator.live.profile, orchestrator: url(.orchestrator) ?? aggregator.live.orchestrator,
+            payment: url(.payment) ?? aggregator.live.payment, shipping: url(.shipping) ?? aggregator.live.shipping
+        )
+        var aggregatorSettings = try HostSettings.read(AggregatorService.name, defaultPort: AggregatorService.defaultHTTPPort, reader: reader, shared: false)
+        aggregatorSettings.service.kafka = configuration.kafka
+        aggregatorSettings.service.dataDirectory = configuration.dataDirectory
+        stack.insert(StackService(service: AggregatorService(settings: aggregator), settings: aggregatorSettings), at: 1)
         services.append(Stack(configuration: configuration, broker: broker, services: stack, metrics: metrics, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
@@ -95,6 +109,7 @@ struct Stack: Service {
             rows.append("  \(name) http://\(settings.httpHost):\(settings.httpPort)  (\(settings.dataDirectory)/\(entry.service.name).sqlite)")
         }
         let orchestratorPort = services.first { $0.service.name == OrchestratorService.name }?.settings.service.httpPort ?? OrchestratorService.defaultHTTPPort
+        let aggregatorPort = services.first { $0.service.name == AggregatorService.name }?.settings.service.httpPort ?? AggregatorService.defaultHTTPPort
 
         let servers = configuration.kafka.bootstrapServers.joined(separator: ",")
         let kind = broker == nil ? "external broker" : "embedded Tansu, memory storage"
@@ -108,6 +123,10 @@ struct Stack: Service {
           curl -s -X POST localhost:\(orchestratorPort)/orders -H 'Content-Type: application/json' -d '{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111111111111111"}, "shipTo": {"name": "Bob Example", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}'
           .build/debug/ensemble order place --customer bob --item SKU-COFFEE:2
           .build/debug/ensemble order show <order id>
+
+        See what is known about a customer, merged from every service:
+          curl -s localhost:\(aggregatorPort)/profiles/bob
+          .build/debug/ensemble profile show bob
 
         Press Ctrl-C to stop.
         """)

@@ -80,10 +80,14 @@ public struct InventoryService: Participant {
         return .replyAndPublish(StockReserved(orderID: command.orderID))
     }
 
+    /// Stocks the demo SKUs in a new database, each with its `stock-level-set` event.
     public func seed(_ context: ParticipantContext) async throws {
-        try await context.database.seedIfEmpty({ try await StockStore.count(in: $0) == 0 }) { sql in
-            for level in Self.demoStock {
+        guard try await context.database.read({ try await StockStore.count(in: $0) }) == 0 else { return }
+        for level in Self.demoStock {
+            let _: Bool = try await context.executor.change(correlationID: { _ in level.sku }) { sql in
+                guard try await StockStore.level(level.sku, in: sql) == nil else { return (false, []) }
                 try await StockStore.set(level.sku, onHand: level.onHand, in: sql)
+                return (true, [StockLevelSet(sku: level.sku, onHand: level.onHand)])
             }
         }
     }

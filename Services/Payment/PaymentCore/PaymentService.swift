@@ -143,7 +143,8 @@ public struct PaymentService: Participant {
         if let existing = try await PaymentStore.payment(order: command.orderID, in: sql),
            existing.status == .authorized || existing.status == .captured {
             return .replyAndPublish(PaymentAuthorized(
-                orderID: existing.orderID, authorizationID: existing.authorizationID ?? "", amount: existing.amount, processor: existing.processor ?? command.processor
+                orderID: existing.orderID, authorizationID: existing.authorizationID ?? "", amount: existing.amount, processor: existing.processor ?? command.processor,
+                customerID: existing.customerID, card: MaskedCard(number: command.cardNumber), billingName: command.billingName, billingPhone: command.billingPhone
             ))
         }
         let limit = try await PaymentStore.limit(customer: command.customerID, in: sql) ?? defaultLimit
@@ -159,7 +160,10 @@ public struct PaymentService: Participant {
                 status: .authorized, processor: command.processor, authorizationID: authorizationID
             ), in: sql)
             try await PaymentStore.record(order: command.orderID, "authorize", amount: command.amount, processor: command.processor, in: sql)
-            return .replyAndPublish(PaymentAuthorized(orderID: command.orderID, authorizationID: authorizationID, amount: command.amount, processor: command.processor))
+            return .replyAndPublish(PaymentAuthorized(
+                orderID: command.orderID, authorizationID: authorizationID, amount: command.amount, processor: command.processor,
+                customerID: command.customerID, card: MaskedCard(number: command.cardNumber), billingName: command.billingName, billingPhone: command.billingPhone
+            ))
         case .outage(let reason):
             try await PaymentStore.record(order: command.orderID, "processor-error", amount: command.amount, processor: command.processor, detail: reason, in: sql)
             return .replyAndPublish(PaymentFailed(orderID: command.orderID, processor: command.processor, reason: reason))
@@ -208,10 +212,17 @@ public struct PaymentService: Participant {
         let database = context.database
         let defaultLimit = self.defaultLimit
         router.get("payments") { request, _ -> Response in
-            let order = try request.requiredQuery("orderId")
+            // One order's payment, or a customer's (newest 100), each with its ledger.
+            let customer = request.uri.queryParameters["customerId"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            let order = customer == nil ? try request.requiredQuery("orderId") : nil
             let views: [PaymentView] = try await database.read { sql in
-                guard let payment = try await PaymentStore.payment(order: order, in: sql) else { return [] }
-                return [PaymentView(payment: payment, ledger: try await PaymentStore.ledger(order: order, in: sql))]
+                let orders = if let customer { try await PaymentStore.orders(customer: customer, limit: 100, in: sql) } else { [order!] }
+                var views: [PaymentView] = []
+                for order in orders {
+                    guard let payment = try await PaymentStore.payment(order: order, in: sql) else { continue }
+                    views.append(PaymentView(payment: payment, ledger: try await PaymentStore.ledger(order: order, in: sql)))
+                }
+                return views
             }
             return try ServiceHTTPServer.jsonResponse(.ok, views)
         }

@@ -40,10 +40,15 @@ public struct ProfileService: Participant {
         ),
     ]
 
+    /// Registers the demo customers in a new database, each with its `customer-registered`
+    /// event, so read models (the aggregator) learn about them like about any other.
     public func seed(_ context: ParticipantContext) async throws {
-        try await context.database.seedIfEmpty({ try await CustomerStore.count(in: $0) == 0 }) { sql in
-            for customer in Self.demoCustomers {
+        guard try await context.database.read({ try await CustomerStore.count(in: $0) }) == 0 else { return }
+        for customer in Self.demoCustomers {
+            let _: Bool = try await context.executor.change(correlationID: { _ in customer.id }) { sql in
+                guard try await CustomerStore.find(customer.id, in: sql) == nil else { return (false, []) }
                 try await CustomerStore.insert(customer, in: sql)
+                return (true, [CustomerRegistered(customer: customer)])
             }
         }
     }

@@ -52,4 +52,24 @@ public struct KafkaAdmin: Sendable {
             try client.deleteTopics(topics, timeout: timeout)
         }
     }
+
+    /// The next offset to be written (the high watermark) of each partition of `topics`.
+    public func highWatermarks(_ topics: [String], timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let client = self.client
+        let servers = self.servers
+        return try await DedicatedThread.perform { () throws(KafkaError) -> [KafkaTopicPartition: Int64] in
+            let metadata = try client.fetchMetadata(timeoutMilliseconds: Int32(clamping: timeout.wholeMilliseconds))
+            var result: [KafkaTopicPartition: Int64] = [:]
+            for topic in topics {
+                guard let count = metadata.topics[topic] else {
+                    throw KafkaError(code: .admin, message: "topic \(topic) does not exist at \(servers)")
+                }
+                for partition in 0..<Int32(count) {
+                    let marks = try client.watermarks(topic: topic, partition: partition, timeoutMilliseconds: Int32(clamping: timeout.wholeMilliseconds))
+                    result[KafkaTopicPartition(topic: topic, partition: partition)] = marks.high
+                }
+            }
+            return result
+        }
+    }
 }

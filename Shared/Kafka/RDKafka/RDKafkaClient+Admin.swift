@@ -104,3 +104,17 @@ extension RDKafkaClient {
         return deleted
     }
 }
+
+extension RDKafkaClient {
+    /// The low and high watermarks of one partition (the first and the next offset), asked
+    /// of the partition's leader. Blocks up to `timeoutMilliseconds`.
+    func watermarks(topic: String, partition: Int32, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeoutMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.librdkafka(.admin, err, context: "watermarks of \(topic)[\(partition)]")
+        }
+        return (low, high)
+    }
+}

@@ -21,6 +21,21 @@ public struct Envelope: Sendable, Hashable {
     public var key: String
     /// The JSON body.
     public var body: Data
+    /// Where a consumed message was read; nil for one built to be sent.
+    public var origin: Origin?
+
+    /// A record's place in Kafka.
+    public struct Origin: Sendable, Hashable, Codable {
+        public var topic: String
+        public var partition: Int32
+        public var offset: Int64
+
+        public init(topic: String, partition: Int32, offset: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+        }
+    }
 
     public init(
         messageID: UUID = UUID(),
@@ -135,6 +150,7 @@ public struct Envelope: Sendable, Hashable {
             replyTo: headers.string(for: EnvelopeHeader.replyTo), traceparent: headers.string(for: EnvelopeHeader.traceparent),
             occurredAt: occurredAt, key: record.keyString ?? correlationID, body: record.value
         )
+        origin = Origin(topic: record.topic, partition: record.partition, offset: record.offset)
     }
 
     // MARK: - Trace context

@@ -48,7 +48,7 @@ public struct CommandCatalog: Sendable {
     public static let participants = Set(ServiceName.participants)
 
     /// Data every saga starts with (see `OrderRequest.sagaData`).
-    public static let initialPaths = ["order.id", "order.customerId", "order.items", "order.total", "order.shipTo", "payment.card", "payment.processor"]
+    public static let initialPaths = ["order.id", "order.customerId", "order.items", "order.total", "order.shipTo", "payment.card", "payment.processor", "payment.billingName", "payment.billingPhone"]
 
     public struct BuildError: Error, CustomStringConvertible {
         public let description: String
@@ -80,7 +80,7 @@ public struct CommandCatalog: Sendable {
                 return AuthorizePayment(
                     orderID: try order(data), customerID: try require(data, "order.customerId", as: String.self),
                     amount: try require(data, "order.total", as: Money.self), cardNumber: try require(data, "payment.card", as: String.self),
-                    processor: processor
+                    processor: processor, billingName: data[path: "payment.billingName"]?.string, billingPhone: data[path: "payment.billingPhone"]?.string
                 )
             },
             Entry(CapturePayment.self) { CapturePayment(orderID: try order($0)) },

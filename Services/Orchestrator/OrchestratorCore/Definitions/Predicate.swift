@@ -1,3 +1,4 @@
+import Messaging
 import Foundation
 
 /// A condition on saga data, written as structured JSON — not an expression language:

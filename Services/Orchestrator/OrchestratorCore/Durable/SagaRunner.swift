@@ -323,13 +323,14 @@ public final class SagaRunner: Sendable {
 
     static func outcomeEvent(_ saga: SagaInstance) throws -> Envelope {
         let total = saga.data[path: "order.total"]?.string.flatMap(Money.init) ?? .zero
+        let token = ConsistencyToken(orderID: saga.id, stage: .finished).text
         if saga.status == .completed {
-            return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total), correlationID: saga.id)
+            return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total, consistencyToken: token), correlationID: saga.id)
         }
         if saga.status == .needsAttention {
-            return try Envelope(OrderNeedsAttention(orderID: saga.id, customerID: saga.customerID, reason: saga.failure ?? "a step was refused", unfinished: saga.attention ?? []), correlationID: saga.id)
+            return try Envelope(OrderNeedsAttention(orderID: saga.id, customerID: saga.customerID, reason: saga.failure ?? "a step was refused", unfinished: saga.attention ?? [], consistencyToken: token), correlationID: saga.id)
         }
-        return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown"), correlationID: saga.id)
+        return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown", consistencyToken: token), correlationID: saga.id)
     }
 }
 

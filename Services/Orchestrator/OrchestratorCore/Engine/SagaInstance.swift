@@ -1,3 +1,4 @@
+import Messaging
 import Foundation
 
 /// Where a saga is.

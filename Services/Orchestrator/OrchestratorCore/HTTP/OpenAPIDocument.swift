@@ -169,6 +169,7 @@ enum OpenAPIDocument {
             orderId: {type: string}
             status: {type: string}
             url: {type: string}
+            consistencyToken: {type: string, description: For the aggregator's ?after= (read your own writes).}
         OrderSummary:
           type: object
           required: [orderId, status, customerId, createdAt]

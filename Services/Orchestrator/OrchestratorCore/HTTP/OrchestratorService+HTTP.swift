@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,7 +16,7 @@ extension OrchestratorService {
             }
             let (orderID, created) = try await runner.place(order, idempotencyKey: key)
             let url = "/orders/\(orderID)"
-            var response = try ServiceHTTPServer.jsonResponse(created ? .accepted : .ok, OrderAccepted(orderId: orderID, status: "running", url: url))
+            var response = try ServiceHTTPServer.jsonResponse(created ? .accepted : .ok, OrderAccepted(orderId: orderID, status: "running", url: url, consistencyToken: ConsistencyToken(orderID: orderID, stage: .placed).text))
             response.headers[.location] = url
             return response
         }

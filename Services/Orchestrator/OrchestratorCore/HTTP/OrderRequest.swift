@@ -1,3 +1,4 @@
+import Messaging
 import Contracts
 import Foundation
 
@@ -8,9 +9,14 @@ public struct OrderRequest: Sendable, Hashable, Codable {
 
     public struct Payment: Sendable, Hashable, Codable {
         public var card: String
+        /// The name and phone on the card's billing record, when the client knows them.
+        public var billingName: String?
+        public var billingPhone: String?
 
-        public init(card: String) {
+        public init(card: String, billingName: String? = nil, billingPhone: String? = nil) {
             self.card = card
+            self.billingName = billingName
+            self.billingPhone = billingPhone
         }
     }
 
@@ -47,6 +53,8 @@ public struct OrderRequest: Sendable, Hashable, Codable {
         where value.trimmingCharacters(in: .whitespaces).isEmpty {
             return "\(field) must not be empty"
         }
+        if let name = payment.billingName, name.count > 200 { return "payment.billingName may have at most 200 characters" }
+        if let phone = payment.billingPhone, phone.count > 40 { return "payment.billingPhone may have at most 40 characters" }
         if shipTo.country.count != 2 || !shipTo.country.allSatisfy(\.isLetter) { return "shipTo.country must be a two-letter country code" }
         return nil
     }
@@ -61,6 +69,8 @@ public struct OrderRequest: Sendable, Hashable, Codable {
         data.set("order.shipTo", to: try JSONValue(encoding: shipTo))
         data.set("payment.card", to: .string(payment.card.filter { $0 != " " }))
         data.set("payment.processor", to: .string("primary"))
+        if let name = payment.billingName { data.set("payment.billingName", to: .string(name)) }
+        if let phone = payment.billingPhone { data.set("payment.billingPhone", to: .string(phone)) }
         return data
     }
 }

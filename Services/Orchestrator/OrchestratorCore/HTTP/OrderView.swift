@@ -85,6 +85,8 @@ public struct OrderAccepted: Sendable, Codable {
     public var orderId: String
     public var status: String
     public var url: String
+    /// For `GET /profiles/{id}?after=` on the aggregator: answers once the order is in it.
+    public var consistencyToken: String?
 }
 
 /// One route's circuit breaker, as `GET /breakers` shows it.

@@ -87,11 +87,11 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Converts any `Encodable` value (through JSON).
     public init(encoding value: some Encodable) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        self = try MessageCoding.decode(JSONValue.self, from: MessageCoding.encode(value))
     }
 
     /// Decodes the value as `T` (through JSON).
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: JSONEncoder().encode(self))
+        try MessageCoding.decode(T.self, from: MessageCoding.encode(self))
     }
 }

@@ -1,0 +1,179 @@
+import Contracts
+import Foundation
+import Messaging
+import SQLKit
+import Storage
+
+/// Computes a customer's profile from the fact tables, with the merge rules: a pure
+/// function of the facts, so any order of events gives the same profile, and a rebuild
+/// gives the same bytes.
+struct ProfileBuilder: Sendable {
+    let tables: ProjectionTables
+    let rules: MergeRules
+
+    /// Recomputes and stores the profiles of `customers`; returns the new documents of
+    /// those that exist (a customer with neither profile data nor orders has none).
+    func refresh(_ customers: Set<String>, in sql: any SQLDatabase) async throws -> [String: CustomerProfile] {
+        var result: [String: CustomerProfile] = [:]
+        for id in customers.sorted() {
+            guard let profile = try await build(id, in: sql) else { continue }
+            try await sql.raw("""
+            INSERT INTO \(unsafeRaw: tables.profiles) (customer_id, tier, document) VALUES (\(bind: id), \(bind: profile.tier?.value), \(bind: try StorageJSON.encode(profile)))
+            ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier, document = excluded.document
+            """).run()
+            result[id] = profile
+        }
+        return result
+    }
+
+    /// Recomputes every profile (after a rebuild's replay).
+    func refreshAll(in sql: any SQLDatabase) async throws {
+        let ids = try await sql.raw("""
+        SELECT customer_id FROM \(unsafeRaw: tables.customers) UNION SELECT customer_id FROM \(unsafeRaw: tables.orders) WHERE customer_id IS NOT NULL
+        """).all().map { try $0.decode(column: "customer_id", as: String.self) }
+        _ = try await refresh(Set(ids), in: sql)
+    }
+
+    func build(_ id: String, in sql: any SQLDatabase) async throws -> CustomerProfile? {
+        let customerRow = try await sql.raw("SELECT document, prov FROM \(unsafeRaw: tables.customers) WHERE customer_id = \(bind: id)").first()
+        let customer = try customerRow.map { try $0.decodeJSON(column: "document", as: Customer.self) }
+        let customerProv = try customerRow.map { try $0.decodeJSON(column: "prov", as: Provenance.self) }
+
+        let orderRows = try await sql.raw("""
+        SELECT o.order_id, o.status, o.total_minor, o.mode, o.ship_to, o.placed_at, o.placed_prov, o.finished_at, o.status_at,
+               p.processor, p.card_brand, p.card_last4, p.billing_name, p.billing_phone, p.authorized_minor, p.captured_minor,
+               p.voided_minor, p.refunded_minor, p.authorized_at, p.prov AS payment_prov,
+               s.carrier, s.tracking_number, s.priority, s.fee_minor, s.status AS shipment_status
+        FROM \(unsafeRaw: tables.orders) o
+        LEFT JOIN \(unsafeRaw: tables.payments) p ON p.order_id = o.order_id
+        LEFT JOIN \(unsafeRaw: tables.shipments) s ON s.order_id = o.order_id
+        WHERE o.customer_id = \(bind: id)
+        ORDER BY o.placed_at DESC, o.order_id
+        """).all()
+        guard customer != nil || !orderRows.isEmpty else { return nil }
+
+        var orders: [CustomerProfile.OrderEntry] = []
+        var billing: [CustomerProfile.Billing] = []
+        var shipments: [CustomerProfile.Shipment] = []
+        var addresses: [CustomerProfile.KnownAddress] = []
+        var counts: [String: Int] = [:]
+        var totals = (authorized: Int64(0), captured: Int64(0), voided: Int64(0), refunded: Int64(0))
+        var lastEventAt = customerProv?.occurredAt
+        func seen(_ date: Date?) {
+            guard let date else { return }
+            if lastEventAt == nil || date > lastEventAt! { lastEventAt = date }
+        }
+        // Candidates from payment (latest authorization first) and orders (latest order first).
+        var paymentName: (String, Provenance)?
+        var paymentPhone: (String, Provenance)?
+        var orderAddress: (Address, Provenance)?
+
+        for row in orderRows {
+            let orderID = try row.decode(column: "order_id", as: String.self)
+            let status = try row.decode(column: "status", as: String.self)
+            counts[status, default: 0] += 1
+            let placedAt = try row.decode(column: "placed_at", as: String?.self).flatMap(MessageCoding.parseTimestamp)
+            let finishedAt = try row.decode(column: "finished_at", as: String?.self).flatMap(MessageCoding.parseTimestamp)
+            seen(placedAt)
+            seen(try row.decode(column: "status_at", as: String?.self).flatMap(MessageCoding.parseTimestamp))
+            orders.append(.init(
+                orderId: orderID, status: status, total: try row.decode(column: "total_minor", as: Int64?.self).map(Money.init(minorUnits:)),
+                placedAt: placedAt, finishedAt: finishedAt, mode: try row.decode(column: "mode", as: String?.self)
+            ))
+            if let shipTo = try row.decodeJSONIfPresent(column: "ship_to", as: Address.self),
+               let prov = try row.decodeJSONIfPresent(column: "placed_prov", as: Provenance.self) {
+                addresses.append(.init(kind: "order", address: shipTo, orderId: orderID, source: prov))
+                if orderAddress == nil { orderAddress = (shipTo, prov) }
+            }
+            totals.authorized += try row.decode(column: "authorized_minor", as: Int64?.self) ?? 0
+            totals.captured += try row.decode(column: "captured_minor", as: Int64?.self) ?? 0
+            totals.voided += try row.decode(column: "voided_minor", as: Int64?.self) ?? 0
+            totals.refunded += try row.decode(column: "refunded_minor", as: Int64?.self) ?? 0
+            let brand = try row.decode(column: "card_brand", as: String?.self)
+            let billingName = try row.decode(column: "billing_name", as: String?.self)
+            let billingPhone = try row.decode(column: "billing_phone", as: String?.self)
+            let authorizedAt = try row.decode(column: "authorized_at", as: String?.self).flatMap(MessageCoding.parseTimestamp)
+            seen(authorizedAt)
+            if brand != nil || billingName != nil || billingPhone != nil {
+                billing.append(.init(
+                    orderId: orderID, cardBrand: brand, cardLast4: try row.decode(column: "card_last4", as: String?.self),
+                    billingName: billingName, billingPhone: billingPhone, processor: try row.decode(column: "processor", as: String?.self), at: authorizedAt
+                ))
+                if let prov = try row.decodeJSONIfPresent(column: "payment_prov", as: Provenance.self) {
+                    if let billingName, paymentName.map({ prov.occurredAt > $0.1.occurredAt }) ?? true { paymentName = (billingName, prov) }
+                    if let billingPhone, paymentPhone.map({ prov.occurredAt > $0.1.occurredAt }) ?? true { paymentPhone = (billingPhone, prov) }
+                }
+            }
+            if let shipmentStatus = try row.decode(column: "shipment_status", as: String?.self) {
+                shipments.append(.init(
+                    orderId: orderID, carrier: try row.decode(column: "carrier", as: String?.self),
+                    trackingNumber: try row.decode(column: "tracking_number", as: String?.self),
+                    priority: (try row.decode(column: "priority", as: Int?.self) ?? 0) != 0,
+                    fee: try row.decode(column: "fee_minor", as: Int64?.self).map(Money.init(minorUnits:)), status: shipmentStatus
+                ))
+            }
+        }
+        // The profile's own addresses first, then the ones used in orders, most recent first.
+        if let customer, let customerProv {
+            var own: [CustomerProfile.KnownAddress] = []
+            if let shipping = customer.shippingAddress { own.append(.init(kind: "shipping", address: shipping, orderId: nil, source: customerProv)) }
+            if let billingAddress = customer.billingAddress { own.append(.init(kind: "billing", address: billingAddress, orderId: nil, source: customerProv)) }
+            addresses = own + addresses
+        }
+
+        var conflicts: [FieldConflict] = []
+        func merge<V: Sendable & Hashable & Codable>(_ field: String, _ candidates: [String: (V, Provenance)], text: (V) -> String) -> Sourced<V>? {
+            let present = candidates.sorted { $0.key < $1.key }
+            if Set(present.map { text($0.value.0) }).count > 1 {
+                let winner = rules.precedence(field).first { candidates[$0] != nil } ?? present[0].key
+                conflicts.append(FieldConflict(
+                    field: field,
+                    candidates: present.map { .init(source: $0.key, value: text($0.value.0), at: $0.value.1.occurredAt) },
+                    winner: winner
+                ))
+            }
+            guard let source = rules.precedence(field).first(where: { candidates[$0] != nil }), let (value, prov) = candidates[source] else { return nil }
+            return Sourced(value: value, source: prov)
+        }
+        var nameCandidates: [String: (String, Provenance)] = [:]
+        var emailCandidates: [String: (String, Provenance)] = [:]
+        var phoneCandidates: [String: (String, Provenance)] = [:]
+        var addressCandidates: [String: (Address, Provenance)] = [:]
+        if let customer, let customerProv {
+            nameCandidates["profile"] = (customer.name, customerProv)
+            emailCandidates["profile"] = (customer.email, customerProv)
+            if let phone = customer.phone { phoneCandidates["profile"] = (phone, customerProv) }
+            if let address = customer.shippingAddress { addressCandidates["profile"] = (address, customerProv) }
+        }
+        if let paymentName { nameCandidates["payment"] = paymentName }
+        if let paymentPhone { phoneCandidates["payment"] = paymentPhone }
+        if let orderAddress { addressCandidates["orders"] = orderAddress }
+        let describe: (Address) -> String = { "\($0.name), \($0.line1), \($0.postalCode) \($0.city), \($0.country)" }
+
+        let contact = CustomerProfile.Contact(
+            name: merge("name", nameCandidates, text: { $0 }),
+            email: merge("email", emailCandidates, text: { $0 }),
+            phone: merge("phone", phoneCandidates, text: { $0 })
+        )
+        let shippingAddress = merge("shippingAddress", addressCandidates, text: describe)
+        return CustomerProfile(
+            customerId: id,
+            contact: contact,
+            tier: customer.flatMap { c in customerProv.map { Sourced(value: c.tier.rawValue, source: $0) } },
+            blocked: customer.flatMap { c in customerProv.map { Sourced(value: c.blocked, source: $0) } },
+            shippingAddress: shippingAddress,
+            addresses: addresses,
+            billing: billing,
+            orders: orders,
+            money: .init(
+                authorized: Money(minorUnits: totals.authorized), captured: Money(minorUnits: totals.captured),
+                voided: Money(minorUnits: totals.voided), refunded: Money(minorUnits: totals.refunded),
+                lifetimeValue: Money(minorUnits: totals.captured - totals.refunded)
+            ),
+            shipments: shipments,
+            orderCounts: counts,
+            conflicts: conflicts.sorted { $0.field < $1.field },
+            lastEventAt: lastEventAt
+        )
+    }
+}
