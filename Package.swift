@@ -259,6 +259,15 @@ let package = Package(
             path: "Tests/OrchestratorTests"
         ),
         .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "AggregatorCore", "Contracts", "Messaging", "MessagingTesting", "ServiceKit", "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Tests/AggregatorTests"
+        ),
+        .testTarget(
             name: "ParticipantTests",
             dependencies: ["ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts"],
             path: "Tests/ParticipantTests"
@@ -267,6 +276,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Kafka", "Messaging", "Contracts", "ServiceKit", "DevTools", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/IntegrationTests"

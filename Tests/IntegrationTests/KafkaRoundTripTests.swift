@@ -24,8 +24,7 @@ struct KafkaRoundTripTests {
             #expect(report.topic == topic)
             #expect(report.offset >= 0)
 
-            var iterator = consumer.messages.makeAsyncIterator()
-            let message = try #require(try await iterator.next())
+            let message = try await firstMessage(of: consumer, within: .seconds(30))
             #expect(message.topic == topic)
             #expect(message.partition == report.partition)
             #expect(message.offset == report.offset)
@@ -35,5 +34,24 @@ struct KafkaRoundTripTests {
             #expect(message.timestamp != nil)
             group.cancelAll()
         }
+    }
+}
+
+/// The consumer's first message, or a `TimedOut` error after `timeout`: never waits for ever.
+func firstMessage(of consumer: KafkaConsumer, within timeout: Duration) async throws -> KafkaConsumerMessage {
+    try await withThrowingTaskGroup(of: KafkaConsumerMessage?.self) { group in
+        group.addTask {
+            var iterator = consumer.messages.makeAsyncIterator()
+            return try await iterator.next()
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let message = first else {
+            throw TimedOut(what: "a message from the consumer", timeout: timeout)
+        }
+        return message
     }
 }

@@ -73,6 +73,19 @@ struct KafkaParticipant: Sendable {
         ))
     }
 
+    /// Writes a marker record to each partition of `topic` and waits until `recorder` has
+    /// read them all: in each partition it has then read everything written before.
+    func markAndWait(_ recorder: RecordingConsumer, topic: String) async throws {
+        let marker = UUID().uuidString
+        for partition in 0..<Int32(2) {
+            _ = try await producer.send(KafkaProducerMessage(topic: topic, partition: partition, key: "marker", value: Data(),
+                                                              headers: [KafkaHeader(key: RecordingConsumer.markerHeader, string: marker)]))
+        }
+        try await eventually("the markers on \(topic)", timeout: .seconds(20)) {
+            recorder.messages.filter { $0.headers.string(for: RecordingConsumer.markerHeader) == marker }.count == 2
+        }
+    }
+
     func send(_ envelope: Envelope) async throws {
         try await bus.publish(envelope, to: commandsTopic)
     }
@@ -124,12 +137,20 @@ struct ParticipantKafkaTests {
                 try await eventually("two replies and one event", timeout: .seconds(40)) {
                     replies.messages.count >= 2 && events.messages.count >= 1
                 }
-                try await Task.sleep(for: .milliseconds(300))
-                let answers = try replies.messages.map { try Envelope(record: $0) }
+                // Everything handled and published, and read back: the recorders have all there is.
+                // Everything handled and published; then a marker on every partition: once
+                // the recorders have the markers, they have everything written before them.
+                try await eventually("the outbox published", timeout: .seconds(20)) {
+                    try await database.read { try await Outbox.count(in: $0) } == 0
+                }
+                try await service.markAndWait(replies, topic: service.replies)
+                try await service.markAndWait(events, topic: service.eventsTopic)
+                let answers = try replies.unmarked.map { try Envelope(record: $0) }
                 #expect(answers.count == 2)
                 #expect(answers.allSatisfy { $0.messageType == test.replyType && $0.causationID == command.messageID })
                 #expect(answers.first == answers.last, "identical replies: same message id, headers and body")
-                let published = try events.messages.map { try Envelope(record: $0) }
+                // The command's events (the demo data's own events have no causation).
+                let published = try events.unmarked.map { try Envelope(record: $0) }.filter { $0.causationID != nil }
                 #expect(published.count == 1, "one event")
                 #expect(published.first?.messageType == test.replyType)
                 let effect = try await database.read { try await $0.raw(SQLQueryString(test.effect)).first()!.decode(column: "n", as: Int.self) }
@@ -174,19 +195,20 @@ struct ParticipantKafkaTests {
             tasks.addTask { try await service.producer.run() }
             tasks.addTask { try await replies.run() }
             try await service.running(relay: false) { database in
+                let before = try await database.read { try await Outbox.count(in: $0) }
                 try await service.send(command)
                 try await eventually("the committed transaction", timeout: .seconds(40)) {
-                    (try? await database.read { try await Outbox.count(in: $0) }) == 2
+                    (try? await database.read { try await Outbox.count(in: $0) }) == before + 2
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(replies.messages.isEmpty, "nothing published before the restart")
+            try await service.markAndWait(replies, topic: service.replies)
+            #expect(replies.unmarked.isEmpty, "nothing published before the restart")
             try await service.running { database in
-                try await eventually("the reply after restart", timeout: .seconds(40)) { replies.messages.count == 1 }
-                let reply = try Envelope(record: try #require(replies.messages.first))
+                try await eventually("the reply after restart", timeout: .seconds(40)) { replies.unmarked.count == 1 }
+                let reply = try Envelope(record: try #require(replies.unmarked.first))
                 #expect(reply.messageType == test.replyType)
                 #expect(reply.causationID == command.messageID)
-                #expect(try await database.read { try await Outbox.count(in: $0) } == 0)
+                try await eventually("the outbox published") { try await database.read { try await Outbox.count(in: $0) } == 0 }
             }
             tasks.cancelAll()
         }

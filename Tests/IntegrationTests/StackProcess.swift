@@ -19,7 +19,7 @@ final class StackProcess: @unchecked Sendable {
     private var process: Process?
     private var log: FileHandle?
 
-    static let services = ["orchestrator", "payment", "inventory", "shipping", "profile"]
+    static let services = ["orchestrator", "aggregator", "payment", "inventory", "shipping", "profile"]
 
     init(environment extra: [String: String] = [:]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.unique("stack-process"))

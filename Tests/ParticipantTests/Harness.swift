@@ -80,7 +80,8 @@ struct Harness: Sendable {
         return try envelope.decode(M.self)
     }
 
-    var events: [Envelope] { bus.envelopes(in: eventsTopic) }
+    /// The events the commands caused (the demo data's own events left out).
+    var events: [Envelope] { bus.envelopes(in: eventsTopic).filter { $0.causationID != nil } }
 
     var deadLetters: [Envelope] { bus.envelopes(in: TopicCatalog.deadLetter(for: commandsTopic)) }
 

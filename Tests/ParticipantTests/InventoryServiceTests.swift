@@ -72,8 +72,11 @@ struct InventoryServiceTests {
             #expect(replies.count == 2)
             #expect(replies[0] == replies[1], "same message id, headers and body")
             #expect(try await level(harness, "SKU-COFFEE") == (100, 10))
-            try await eventually("one event") { harness.events.count == 1 }
-            try await Task.sleep(for: .milliseconds(50))
+            // Both handled and everything published: what is on the bus is all there is.
+            try await eventually("both commands handled and the outbox published") {
+                let empty = try await harness.outboxCount() == 0
+                return harness.bus.committedOffset(group: harness.groupID, topic: harness.commandsTopic) == 2 && empty
+            }
             #expect(harness.events.count == 1, "the duplicate publishes no second event")
         }
     }

@@ -55,9 +55,13 @@ struct UpCommand: AsyncParsableCommand {
         func url(_ name: ServiceName) -> String? {
             stack.first { $0.service.name == name }.map { "http://\($0.settings.service.httpHost):\($0.settings.service.httpPort)" }
         }
+        // (An explicit AGGREGATOR_<SERVICE>_URL wins.)
+        func live(_ name: ServiceName, _ current: String) -> String {
+            reader.string(forKey: ConfigKey("aggregator.\(name.rawValue).url")) == nil ? url(name) ?? current : current
+        }
         aggregator.live = .init(
-            profile: url(.profile) ?? aggregator.live.profile, orchestrator: url(.orchestrator) ?? aggregator.live.orchestrator,
-            payment: url(.payment) ?? aggregator.live.payment, shipping: url(.shipping) ?? aggregator.live.shipping
+            profile: live(.profile, aggregator.live.profile), orchestrator: live(.orchestrator, aggregator.live.orchestrator),
+            payment: live(.payment, aggregator.live.payment), shipping: live(.shipping, aggregator.live.shipping)
         )
         var aggregatorSettings = try HostSettings.read(AggregatorService.name, defaultPort: AggregatorService.defaultHTTPPort, reader: reader, shared: false)
         aggregatorSettings.service.kafka = configuration.kafka

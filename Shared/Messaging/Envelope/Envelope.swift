@@ -24,6 +24,19 @@ public struct Envelope: Sendable, Hashable {
     /// Where a consumed message was read; nil for one built to be sent.
     public var origin: Origin?
 
+    /// Two envelopes are equal when the messages are: where they were read is not part of it.
+    public static func == (lhs: Envelope, rhs: Envelope) -> Bool {
+        lhs.messageID == rhs.messageID && lhs.messageType == rhs.messageType && lhs.correlationID == rhs.correlationID
+            && lhs.causationID == rhs.causationID && lhs.replyTo == rhs.replyTo && lhs.traceparent == rhs.traceparent
+            && lhs.occurredAt == rhs.occurredAt && lhs.key == rhs.key && lhs.body == rhs.body
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(messageID)
+        hasher.combine(messageType)
+        hasher.combine(body)
+    }
+
     /// A record's place in Kafka.
     public struct Origin: Sendable, Hashable, Codable {
         public var topic: String

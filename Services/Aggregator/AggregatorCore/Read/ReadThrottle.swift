@@ -5,7 +5,7 @@ import Synchronization
 
 /// A token bucket per client (the `X-Client-Id` header, or `anonymous`): `rate` reads per
 /// second with bursts up to `burst`. Over the limit a read is refused with 429 and a
-/// `Retry-After` saying when a token is back. Health and metrics are not throttled.
+/// `Retry-After` saying when a token is back. Health, metrics and /admin are not throttled.
 struct ReadThrottle<Context: RequestContext>: RouterMiddleware {
     final class Buckets: Sendable {
         private struct Bucket {
@@ -41,7 +41,7 @@ struct ReadThrottle<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard request.method == .get, !path.hasPrefix("/health"), path != "/metrics" else { return try await next(request, context) }
+        guard request.method == .get, !path.hasPrefix("/health"), !path.hasPrefix("/admin"), path != "/metrics" else { return try await next(request, context) }
         let client = request.headers[.init("X-Client-Id")!] ?? "anonymous"
         if let wait = buckets.take(client) {
             var response = try ServiceHTTPServer.jsonResponse(.tooManyRequests, ["error": ["code": "throttled", "message": "client '\(client)' is over \(Int(buckets.rate)) reads per second"]])
