@@ -223,6 +223,28 @@ struct DeadLetterTests {
 
 @Suite("Partition lanes")
 struct PartitionLanesTests {
+    @Test("under concurrent enqueues and finishes, pauses and resumes strictly alternate (no resume overtakes its pause)")
+    func alternation() async {
+        let lanes = PartitionLanes(pauseAbove: 2, resumeAt: 0)
+        let key = PartitionLanes.Key(KafkaConsumerMessage(topic: "t", partition: 0, offset: 0, key: nil, value: Data(), headers: [], timestamp: nil))
+        let calls = Locked<[String]>([])
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    // Bursts: five records in, then five done, over and over, from eight tasks at once.
+                    for round in 0..<400 {
+                        for _ in 0..<5 { lanes.enqueued(key) { _ in calls.withLock { $0.append("pause") } } }
+                        if (round + task).isMultiple(of: 3) { await Task.yield() }
+                        for _ in 0..<5 { lanes.finished(key) { _ in calls.withLock { $0.append("resume") } } }
+                    }
+                }
+            }
+        }
+        let sequence = calls.withLock { $0 }
+        #expect(!sequence.isEmpty)
+        #expect(sequence.enumerated().allSatisfy { $0.element == ($0.offset.isMultiple(of: 2) ? "pause" : "resume") })
+    }
+
     @Test("a lane over its limit asks for a pause once, and for a resume once it is drained to the low mark")
     func pauseResume() {
         let lanes = PartitionLanes(pauseAbove: 3, resumeAt: 1)

@@ -96,15 +96,15 @@ public struct AggregatorService: HostedService {
         let topics = Projector.subscribed.map { host.topics.events($0) }
         let freshness = FreshnessTracker(topics: Dictionary(uniqueKeysWithValues: Projector.subscribed.map { (host.topics.events($0), $0.rawValue) }))
 
+        let refresher = ProfileRefresher(store: store, stream: stream, lag: lag, logger: host.logger)
         var router = MessageRouter()
         for type in Projector.sources.keys {
             router.on(messageType: type) { envelope in
-                let changed = try await store.apply(envelope)
-                lag.record(Date().timeIntervalSince(envelope.occurredAt))
-                if !changed.isEmpty { stream.publish(try changed.mapValues { try StorageJSON.encode($0) }) }
+                if try await store.apply(envelope) { refresher.applied(occurredAt: envelope.occurredAt) }
             }
         }
         host.consume(Subscription(groupID: host.topics.group("ensemble-aggregator"), topics: topics), router: router)
+        host.add(refresher)
 
         let kafka = host.configuration.kafka
         let admin: KafkaAdmin? = settings.watchWatermarks ? try KafkaAdmin(configuration: kafka, logger: host.logger) : nil
@@ -137,6 +137,59 @@ extension LiveFanOut.Sources {
     public static let local = LiveFanOut.Sources(
         profile: "http://127.0.0.1:8085", orchestrator: "http://127.0.0.1:8080", payment: "http://127.0.0.1:8082", shipping: "http://127.0.0.1:8084"
     )
+}
+
+/// Recomputes the profiles that applied events marked, every few milliseconds: under load
+/// a busy customer's profile is computed once per round instead of once per event. It
+/// pushes the new profiles to stream clients and records each event's lag when the
+/// profiles it changed are written. Marks left by a crash are picked up at start.
+final class ProfileRefresher: Service, Sendable {
+    private let store: ProjectionStore
+    private let stream: ProfileStream
+    private let lag: LagRecorder
+    private let logger: Logger
+    private let wake = WakeSignal()
+    private let pending = Mutex<[Date]>([])
+    let interval: Duration
+
+    init(store: ProjectionStore, stream: ProfileStream, lag: LagRecorder, logger: Logger, interval: Duration = .milliseconds(5)) {
+        self.store = store
+        self.stream = stream
+        self.lag = lag
+        self.logger = logger
+        self.interval = interval
+    }
+
+    /// An event was applied (its facts committed).
+    func applied(occurredAt: Date) {
+        pending.withLock { $0.append(occurredAt) }
+        wake.signal()
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.wake.wait(timeout: .seconds(1))
+                // Let a burst gather for a moment: one computation serves all of it.
+                try? await Task.sleep(for: self.interval)
+                do {
+                    let events = self.pending.withLock { taken -> [Date] in defer { taken.removeAll() }; return taken }
+                    var documents: [String: String] = [:]
+                    while true {
+                        let round = try await self.store.refreshDirty()
+                        if round.isEmpty { break }
+                        documents.merge(round) { _, new in new }
+                    }
+                    let now = Date()
+                    for occurredAt in events { self.lag.record(now.timeIntervalSince(occurredAt)) }
+                    if !documents.isEmpty { self.stream.publish(documents) }
+                } catch {
+                    self.logger.error("profile refresh failed; retrying", metadata: [LogKey.error: "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+    }
 }
 
 /// Polls the broker's high watermarks of the subscribed topics, for the sources' lag.

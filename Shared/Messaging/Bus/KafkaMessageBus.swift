@@ -68,10 +68,7 @@ public struct KafkaMessageBus: MessageBus {
                         }
                     }
                     consumer.startedHandling()
-                    if lanes.enqueued(key) {
-                        logger.debug("partition paused: its lane is behind", metadata: [LogKey.kafkaPartition: "\(key.topicPartition)"])
-                        consumer.pause([key.topicPartition])
-                    }
+                    lanes.enqueued(key) { partition in consumer.pause([partition]) }
                     queue.yield(message)
                 }
             } catch {
@@ -98,7 +95,7 @@ public struct KafkaMessageBus: MessageBus {
         for await message in stream {
             defer {
                 consumer.finishedHandling()
-                if lanes.finished(key) { consumer.resume([key.topicPartition]) }
+                lanes.finished(key) { partition in consumer.resume([partition]) }
             }
             guard !stopping else { continue }
             do {

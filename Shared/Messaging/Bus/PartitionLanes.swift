@@ -34,26 +34,36 @@ final class PartitionLanes: Sendable {
         self.resumeAt = min(max(0, resumeAt), self.pauseAbove - 1)
     }
 
-    /// Counts a record handed to `key`'s lane; returns whether the partition should now be paused.
-    func enqueued(_ key: Key) -> Bool {
+    /// Counts a record handed to `key`'s lane; calls `pause` when the lane is now too far
+    /// behind. Returns whether it paused.
+    ///
+    /// `pause` and `resume` run under the lanes' lock, so that a resume decided by a lane
+    /// that just drained cannot overtake the pause decided a moment before (which would
+    /// leave the partition paused for ever).
+    @discardableResult
+    func enqueued(_ key: Key, pause: (KafkaTopicPartition) -> Void = { _ in }) -> Bool {
         lanes.withLock { all in
             var lane = all[key, default: Lane()]
             defer { all[key] = lane }
             lane.queued += 1
             guard !lane.paused, lane.queued > pauseAbove else { return false }
             lane.paused = true
+            pause(key.topicPartition)
             return true
         }
     }
 
-    /// Counts a record `key`'s lane is done with; returns whether the partition should now be resumed.
-    func finished(_ key: Key) -> Bool {
+    /// Counts a record `key`'s lane is done with; calls `resume` when a paused lane has
+    /// drained to the low mark. Returns whether it resumed.
+    @discardableResult
+    func finished(_ key: Key, resume: (KafkaTopicPartition) -> Void = { _ in }) -> Bool {
         lanes.withLock { all in
             var lane = all[key, default: Lane()]
             defer { all[key] = lane }
             lane.queued -= 1
             guard lane.paused, lane.queued <= resumeAt else { return false }
             lane.paused = false
+            resume(key.topicPartition)
             return true
         }
     }

@@ -145,7 +145,13 @@ struct AggregatorAPI: Sendable {
             if !missing.isEmpty {
                 throw APIError(.serviceUnavailable, code: "source-unavailable", message: "required sources did not answer: \(missing.joined(separator: ", "))")
             }
-            guard let profile = result.profile else { throw APIError.notFound("customer '\(id)' is not known to any service") }
+            guard let profile = result.profile else {
+                if !result.complete {
+                    let failed = result.sources.filter { $0.value.status != "ok" }.keys.sorted()
+                    throw APIError(.serviceUnavailable, code: "sources-unavailable", message: "no data: these sources did not answer: \(failed.joined(separator: ", "))")
+                }
+                throw APIError.notFound("customer '\(id)' is not known to any service")
+            }
             let body = ProfileResponse(
                 mode: "live", complete: result.complete, profile: try Self.select(fields, from: profile), freshness: nil,
                 sources: result.sources, cacheAgeMilliseconds: age.map(LiveFanOut.milliseconds)
@@ -155,9 +161,22 @@ struct AggregatorAPI: Sendable {
             return response
         }
 
-        guard let profile = try await store.profile(id) else { throw APIError.notFound("customer '\(id)' is not known") }
-        let body = ProfileResponse(mode: "projection", complete: true, profile: try Self.select(fields, from: profile), freshness: report)
-        var response = try ServiceHTTPServer.jsonResponse(.ok, body)
+        guard let document = try await store.profileJSON(id) else { throw APIError.notFound("customer '\(id)' is not known") }
+        var response: Response
+        if let fields {
+            let profile = try MessageCoding.decode(CustomerProfile.self, from: Data(document.utf8))
+            response = try ServiceHTTPServer.jsonResponse(.ok, ProfileResponse(mode: "projection", complete: true, profile: try Self.select(fields, from: profile), freshness: report))
+        } else {
+            // The stored document as it is: no decoding and encoding on the hot path.
+            let freshnessJSON = String(decoding: try MessageCoding.encode(report), as: UTF8.self)
+            var buffer = ByteBuffer()
+            buffer.writeString(#"{"complete":true,"freshness":"#)
+            buffer.writeString(freshnessJSON)
+            buffer.writeString(#","mode":"projection","profile":"#)
+            buffer.writeString(document)
+            buffer.writeString("}")
+            response = Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+        }
         response.headers[.age] = String(Int(report.asOf.map { max(0, Date().timeIntervalSince($0)) } ?? 0))
         return response
     }

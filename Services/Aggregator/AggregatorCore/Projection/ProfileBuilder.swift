@@ -10,6 +10,9 @@ import Storage
 struct ProfileBuilder: Sendable {
     let tables: ProjectionTables
     let rules: MergeRules
+    /// The lists (orders, addresses, billing, shipments) hold the most recent this many;
+    /// counts and money cover every order.
+    static let recent = 50
 
     /// Recomputes and stores the profiles of `customers`; returns the new documents of
     /// those that exist (a customer with neither profile data nor orders has none).
@@ -49,33 +52,55 @@ struct ProfileBuilder: Sendable {
         LEFT JOIN \(unsafeRaw: tables.shipments) s ON s.order_id = o.order_id
         WHERE o.customer_id = \(bind: id)
         ORDER BY o.placed_at DESC, o.order_id
+        LIMIT \(bind: Self.recent)
         """).all()
         guard customer != nil || !orderRows.isEmpty else { return nil }
+        // Over every order of the customer, not only the recent ones.
+        var allCounts: [String: Int] = [:]
+        for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM \(unsafeRaw: tables.orders) WHERE customer_id = \(bind: id) GROUP BY status").all() {
+            allCounts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
+        }
+        let sums = try await sql.raw("""
+        SELECT COALESCE(SUM(p.authorized_minor), 0) AS a, COALESCE(SUM(p.captured_minor), 0) AS c, COALESCE(SUM(p.voided_minor), 0) AS v,
+               COALESCE(SUM(p.refunded_minor), 0) AS r, MAX(p.authorized_at) AS last_payment
+        FROM \(unsafeRaw: tables.payments) p JOIN \(unsafeRaw: tables.orders) o ON o.order_id = p.order_id WHERE o.customer_id = \(bind: id)
+        """).first()
+        let latest = try await sql.raw("SELECT MAX(placed_at) AS placed, MAX(status_at) AS status FROM \(unsafeRaw: tables.orders) WHERE customer_id = \(bind: id)").first()
+        func latestBilling(_ column: String) async throws -> (String, Provenance)? {
+            guard let row = try await sql.raw("""
+            SELECT p.\(unsafeRaw: column) AS value, p.prov FROM \(unsafeRaw: tables.payments) p JOIN \(unsafeRaw: tables.orders) o ON o.order_id = p.order_id
+            WHERE o.customer_id = \(bind: id) AND p.\(unsafeRaw: column) IS NOT NULL AND p.prov IS NOT NULL
+            ORDER BY p.authorized_at DESC, p.order_id LIMIT 1
+            """).first() else { return nil }
+            return (try row.decode(column: "value", as: String.self), try row.decodeJSON(column: "prov", as: Provenance.self))
+        }
 
         var orders: [CustomerProfile.OrderEntry] = []
         var billing: [CustomerProfile.Billing] = []
         var shipments: [CustomerProfile.Shipment] = []
         var addresses: [CustomerProfile.KnownAddress] = []
-        var counts: [String: Int] = [:]
-        var totals = (authorized: Int64(0), captured: Int64(0), voided: Int64(0), refunded: Int64(0))
+        let counts = allCounts
+        let totals = (
+            authorized: try sums?.decode(column: "a", as: Int64.self) ?? 0, captured: try sums?.decode(column: "c", as: Int64.self) ?? 0,
+            voided: try sums?.decode(column: "v", as: Int64.self) ?? 0, refunded: try sums?.decode(column: "r", as: Int64.self) ?? 0
+        )
         var lastEventAt = customerProv?.occurredAt
         func seen(_ date: Date?) {
             guard let date else { return }
             if lastEventAt == nil || date > lastEventAt! { lastEventAt = date }
         }
-        // Candidates from payment (latest authorization first) and orders (latest order first).
-        var paymentName: (String, Provenance)?
-        var paymentPhone: (String, Provenance)?
+        for column in ["placed", "status"] { seen(try latest?.decode(column: column, as: String?.self).flatMap(MessageCoding.parseTimestamp)) }
+        seen(try sums?.decode(column: "last_payment", as: String?.self).flatMap(MessageCoding.parseTimestamp))
+        // Candidates from payment (the latest authorization with the value) and orders (the latest order).
+        let paymentName = try await latestBilling("billing_name")
+        let paymentPhone = try await latestBilling("billing_phone")
         var orderAddress: (Address, Provenance)?
 
         for row in orderRows {
             let orderID = try row.decode(column: "order_id", as: String.self)
             let status = try row.decode(column: "status", as: String.self)
-            counts[status, default: 0] += 1
             let placedAt = try row.decode(column: "placed_at", as: String?.self).flatMap(MessageCoding.parseTimestamp)
             let finishedAt = try row.decode(column: "finished_at", as: String?.self).flatMap(MessageCoding.parseTimestamp)
-            seen(placedAt)
-            seen(try row.decode(column: "status_at", as: String?.self).flatMap(MessageCoding.parseTimestamp))
             orders.append(.init(
                 orderId: orderID, status: status, total: try row.decode(column: "total_minor", as: Int64?.self).map(Money.init(minorUnits:)),
                 placedAt: placedAt, finishedAt: finishedAt, mode: try row.decode(column: "mode", as: String?.self)
@@ -85,24 +110,15 @@ struct ProfileBuilder: Sendable {
                 addresses.append(.init(kind: "order", address: shipTo, orderId: orderID, source: prov))
                 if orderAddress == nil { orderAddress = (shipTo, prov) }
             }
-            totals.authorized += try row.decode(column: "authorized_minor", as: Int64?.self) ?? 0
-            totals.captured += try row.decode(column: "captured_minor", as: Int64?.self) ?? 0
-            totals.voided += try row.decode(column: "voided_minor", as: Int64?.self) ?? 0
-            totals.refunded += try row.decode(column: "refunded_minor", as: Int64?.self) ?? 0
             let brand = try row.decode(column: "card_brand", as: String?.self)
             let billingName = try row.decode(column: "billing_name", as: String?.self)
             let billingPhone = try row.decode(column: "billing_phone", as: String?.self)
             let authorizedAt = try row.decode(column: "authorized_at", as: String?.self).flatMap(MessageCoding.parseTimestamp)
-            seen(authorizedAt)
             if brand != nil || billingName != nil || billingPhone != nil {
                 billing.append(.init(
                     orderId: orderID, cardBrand: brand, cardLast4: try row.decode(column: "card_last4", as: String?.self),
                     billingName: billingName, billingPhone: billingPhone, processor: try row.decode(column: "processor", as: String?.self), at: authorizedAt
                 ))
-                if let prov = try row.decodeJSONIfPresent(column: "payment_prov", as: Provenance.self) {
-                    if let billingName, paymentName.map({ prov.occurredAt > $0.1.occurredAt }) ?? true { paymentName = (billingName, prov) }
-                    if let billingPhone, paymentPhone.map({ prov.occurredAt > $0.1.occurredAt }) ?? true { paymentPhone = (billingPhone, prov) }
-                }
             }
             if let shipmentStatus = try row.decode(column: "shipment_status", as: String?.self) {
                 shipments.append(.init(

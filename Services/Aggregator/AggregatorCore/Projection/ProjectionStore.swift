@@ -13,20 +13,37 @@ struct ProjectionStore: Sendable {
     var tables: ProjectionTables { .live }
 
     /// Applies one consumed event: skipped if its partition's stored position is past it
-    /// (a redelivery); otherwise the facts, the affected profiles, the position and the
-    /// source's freshness change in one transaction. Returns the profiles that changed.
-    func apply(_ envelope: Envelope) async throws -> [String: CustomerProfile] {
+    /// (a redelivery); otherwise the facts, the position, the source's freshness, and the
+    /// affected customers marked for the profile refresher change in one transaction.
+    /// Returns whether the event was new.
+    @discardableResult
+    func apply(_ envelope: Envelope) async throws -> Bool {
         try await database.transaction { sql in
-            try await Self.apply([envelope], tables: .live, rules: rules, refreshProfiles: true, in: sql)
+            try await Self.apply([envelope], tables: .live, rules: rules, refreshProfiles: false, markDirty: true, in: sql).applied > 0
+        }
+    }
+
+    /// Recomputes up to `limit` marked profiles in one transaction; returns their documents.
+    func refreshDirty(limit: Int = 500) async throws -> [String: String] {
+        try await database.transaction { sql in
+            let ids = try await sql.raw("SELECT customer_id FROM \(unsafeRaw: tables.dirty) ORDER BY customer_id LIMIT \(bind: limit)").all()
+                .map { try $0.decode(column: "customer_id", as: String.self) }
+            guard !ids.isEmpty else { return [:] }
+            let profiles = try await ProfileBuilder(tables: tables, rules: rules).refresh(Set(ids), in: sql)
+            for id in ids { try await sql.raw("DELETE FROM \(unsafeRaw: tables.dirty) WHERE customer_id = \(bind: id)").run() }
+            return try profiles.mapValues { try StorageJSON.encode($0) }
         }
     }
 
     /// Applies `envelopes` in order to `tables` (in the caller's transaction).
-    static func apply(_ envelopes: [Envelope], tables: ProjectionTables, rules: MergeRules, refreshProfiles: Bool, in sql: any SQLDatabase) async throws -> [String: CustomerProfile] {
+    @discardableResult
+    static func apply(_ envelopes: [Envelope], tables: ProjectionTables, rules: MergeRules, refreshProfiles: Bool, markDirty: Bool = false,
+                      in sql: any SQLDatabase) async throws -> (applied: Int, profiles: [String: CustomerProfile]) {
         let projector = Projector(tables: tables)
         var affected: Set<String> = []
         var positions: [String: Int64] = [:]
         var sources: [String: (Date, Int)] = [:]
+        var applied = 0
         for envelope in envelopes {
             guard let origin = envelope.origin else { continue }
             let key = "\(origin.topic)\u{1F}\(origin.partition)"
@@ -39,6 +56,7 @@ struct ProjectionStore: Sendable {
             }
             guard origin.offset >= next else { continue }
             affected.formUnion(try await projector.apply(envelope, in: sql))
+            applied += 1
             positions[key] = origin.offset + 1
             if let source = Projector.sources[envelope.messageType]?.rawValue {
                 let (latest, count) = sources[source] ?? (envelope.occurredAt, 0)
@@ -59,8 +77,11 @@ struct ProjectionStore: Sendable {
                 last_event_at = MAX(\(unsafeRaw: tables.sources).last_event_at, excluded.last_event_at)
             """).run()
         }
-        guard refreshProfiles, !affected.isEmpty else { return [:] }
-        return try await ProfileBuilder(tables: tables, rules: rules).refresh(affected, in: sql)
+        if markDirty {
+            for id in affected.sorted() { try await sql.raw("INSERT OR IGNORE INTO \(unsafeRaw: tables.dirty) (customer_id) VALUES (\(bind: id))").run() }
+        }
+        guard refreshProfiles, !affected.isEmpty else { return (applied, [:]) }
+        return (applied, try await ProfileBuilder(tables: tables, rules: rules).refresh(affected, in: sql))
     }
 
     // MARK: - Reads
@@ -231,11 +252,14 @@ struct ProjectionStore: Sendable {
         }
     }
 
-    /// Whether the order's placement (or, with `finished`, its outcome) has been applied.
+    /// Whether the order's placement (or, with `finished`, its outcome) has been applied
+    /// and its customer's profile recomputed since.
     func hasApplied(order: String, finished: Bool) async throws -> Bool {
         try await database.read { sql in
-            guard let row = try await sql.raw("SELECT placed_at, finished_at FROM \(unsafeRaw: tables.orders) WHERE order_id = \(bind: order)").first() else { return false }
-            return finished ? try row.decode(column: "finished_at", as: String?.self) != nil : try row.decode(column: "placed_at", as: String?.self) != nil
+            guard let row = try await sql.raw("SELECT customer_id, placed_at, finished_at FROM \(unsafeRaw: tables.orders) WHERE order_id = \(bind: order)").first() else { return false }
+            let applied = finished ? try row.decode(column: "finished_at", as: String?.self) != nil : try row.decode(column: "placed_at", as: String?.self) != nil
+            guard applied, let customer = try row.decode(column: "customer_id", as: String?.self) else { return applied }
+            return try await sql.raw("SELECT 1 AS pending FROM \(unsafeRaw: tables.dirty) WHERE customer_id = \(bind: customer)").first() == nil
         }
     }
 }

@@ -24,8 +24,10 @@ struct ProjectionTables: Sendable, Hashable {
     var timeline: String { prefix + "timeline" }
     var profiles: String { prefix + "profiles" }
     var sources: String { prefix + "sources" }
+    /// Customers whose profile must be recomputed (written with the facts, cleared by the refresher).
+    var dirty: String { prefix + "dirty" }
 
-    var all: [String] { [positions, customers, orders, orderLines, payments, shipments, stock, levels, timeline, profiles, sources] }
+    var all: [String] { [positions, customers, orders, orderLines, payments, shipments, stock, levels, timeline, profiles, sources, dirty] }
 
     /// The statements that create this set (provenance columns: `<x>_prov`, JSON).
     var createStatements: [String] {
@@ -62,13 +64,14 @@ struct ProjectionTables: Sendable, Hashable {
             """,
             "CREATE TABLE \(profiles) (customer_id TEXT PRIMARY KEY, tier TEXT, document TEXT NOT NULL)",
             "CREATE TABLE \(sources) (source TEXT PRIMARY KEY, last_event_at TEXT NOT NULL, events INTEGER NOT NULL)",
+            "CREATE TABLE \(dirty) (customer_id TEXT PRIMARY KEY)",
         ]
     }
 
     /// The indexes (kept apart: a renamed table keeps its indexes' names).
     var indexStatements: [String] {
         [
-            "CREATE INDEX \(orders)_customer ON \(orders) (customer_id)",
+            "CREATE INDEX \(orders)_customer ON \(orders) (customer_id, placed_at)",
             "CREATE INDEX \(orderLines)_sku ON \(orderLines) (sku)",
             "CREATE INDEX \(timeline)_order ON \(timeline) (order_id, at)",
         ]

@@ -27,6 +27,10 @@ final class FreshnessTracker: Sendable {
     private let watermarks = Mutex<[String: Int64]>([:])
     /// Topic name → source name.
     let topics: [String: String]
+    /// The last report, reused for `reuseFor` (every read reports freshness; computing it
+    /// reads the positions and sources tables).
+    private let last = Mutex<(report: Freshness, at: ContinuousClock.Instant)?>(nil)
+    private let reuseFor: Duration = .milliseconds(100)
 
     init(topics: [String: String]) {
         self.topics = topics
@@ -39,6 +43,13 @@ final class FreshnessTracker: Sendable {
     var knowsWatermarks: Bool { watermarks.withLock { !$0.isEmpty } }
 
     func report(store: ProjectionStore, now: Date) async throws -> Freshness {
+        if let cached = last.withLock({ $0 }), ContinuousClock.now - cached.at < reuseFor { return cached.report }
+        let report = try await compute(store: store, now: now)
+        last.withLock { $0 = (report, .now) }
+        return report
+    }
+
+    private func compute(store: ProjectionStore, now: Date) async throws -> Freshness {
         let positions = try await store.positions()
         let applied = try await store.sources()
         let marks = watermarks.withLock { $0 }

@@ -139,7 +139,7 @@ final class Rebuilder: Service, Sendable {
         guard !envelopes.isEmpty else { return }
         let rules = self.rules
         try await database.transaction { sql in
-            _ = try await ProjectionStore.apply(envelopes, tables: .rebuild, rules: rules, refreshProfiles: false, in: sql)
+            try await ProjectionStore.apply(envelopes, tables: .rebuild, rules: rules, refreshProfiles: false, in: sql)
         }
         progress.withLock { progress in
             progress.applied += envelopes.count
