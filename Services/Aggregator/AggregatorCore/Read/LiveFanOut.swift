@@ -51,6 +51,11 @@ public final class LiveFanOut: Sendable {
     private let inFlight = Mutex(0)
     private let breakers = Mutex<[String: (failures: Int, openUntil: ContinuousClock.Instant?)]>([:])
     private let cache = Mutex<[String: Result]>([:])
+    /// Customers being fetched now, with the readers waiting for that fetch (single flight:
+    /// a burst of reads for one customer costs one fan-out).
+    private let fetching = Mutex<[String: [CheckedContinuation<Result, Never>]]>([:])
+    /// Customers queued for a background refresh (each once).
+    private let refreshing = Mutex<Set<String>>([])
     private let refreshes: AsyncStream<String>.Continuation
     let pendingRefreshes: AsyncStream<String>
 
@@ -72,19 +77,42 @@ public final class LiveFanOut: Sendable {
             let age = now - cached.fetchedAt
             if age < ttl { return (cached, age) }
             if age < ttl + staleWhileRevalidate {
-                refreshes.yield(customer)
+                if refreshing.withLock({ $0.insert(customer).inserted }) { refreshes.yield(customer) }
                 return (cached, age)
             }
         }
-        let result = await fetch(customer)
-        cache.withLock { $0[customer] = result }
-        return (result, nil)
+        return (await fetchOnce(customer), nil)
     }
 
     /// Fetches `customer` again and caches it (the background refresher calls this).
     func refresh(_ customer: String) async {
+        _ = await fetchOnce(customer)
+        refreshing.withLock { _ = $0.remove(customer) }
+    }
+
+    /// One fetch per customer at a time: whoever comes while it runs waits for its result.
+    private func fetchOnce(_ customer: String) async -> Result {
+        let leader = fetching.withLock { all -> Bool in
+            if all[customer] != nil { return false }
+            all[customer] = []
+            return true
+        }
+        guard leader else {
+            return await withCheckedContinuation { continuation in
+                let late = fetching.withLock { all -> Bool in
+                    guard all[customer] != nil else { return true }
+                    all[customer]!.append(continuation)
+                    return false
+                }
+                // The fetch finished in between: take what the cache holds now.
+                if late { continuation.resume(returning: cache.withLock { $0[customer] } ?? Result(profile: nil, sources: [:], fetchedAt: .now)) }
+            }
+        }
         let result = await fetch(customer)
         cache.withLock { $0[customer] = result }
+        let waiters = fetching.withLock { $0.removeValue(forKey: customer) } ?? []
+        for waiter in waiters { waiter.resume(returning: result) }
+        return result
     }
 
     // MARK: - Fetching
