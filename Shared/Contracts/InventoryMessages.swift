@@ -38,13 +38,16 @@ public struct StockReservationFailed: MessageContract, Hashable {
     public static let messageType = "inventory.stock-reservation-failed.v1"
     public var orderID: String
     public var shortSKUs: [String]
+    /// Why, when it is not a shortage (an invalid line in a choreographed order).
+    public var reason: String?
 
-    public init(orderID: String, shortSKUs: [String]) {
+    public init(orderID: String, shortSKUs: [String], reason: String? = nil) {
         self.orderID = orderID
         self.shortSKUs = shortSKUs
+        self.reason = reason
     }
 
-    enum CodingKeys: String, CodingKey { case orderID = "orderId", shortSKUs = "shortSkus" }
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", shortSKUs = "shortSkus", reason }
 }
 
 /// Command (compensation): give back what was reserved for an order.

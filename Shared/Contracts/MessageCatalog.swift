@@ -82,6 +82,7 @@ extension PaymentRefunded: Event { public static let source = ServiceName.paymen
 
 extension ShipmentScheduled: Event { public static let source = ServiceName.shipping }
 extension ShipmentCancelled: Event { public static let source = ServiceName.shipping }
+extension ShipmentRefused: Event { public static let source = ServiceName.shipping }
 
 extension OrderPlaced: Event { public static let source = ServiceName.orders }
 extension OrderCompleted: Event { public static let source = ServiceName.orders }
@@ -90,3 +91,20 @@ extension OrderNeedsAttention: Event { public static let source = ServiceName.or
 extension OrderStuck: Event { public static let source = ServiceName.orders }
 
 extension CircuitChanged: Event { public static let source = ServiceName.orchestrator }
+
+/// Every event type, by `message-type`: what a consumer of `*.events` topics may meet.
+public enum EventCatalog {
+    public static let all: [any Event.Type] = [
+        CustomerRegistered.self, CustomerUpdated.self, CustomerVerified.self, CustomerRejected.self,
+        OrderPlaced.self, OrderCompleted.self, OrderFailed.self, OrderNeedsAttention.self, OrderStuck.self,
+        PaymentAuthorized.self, PaymentDeclined.self, PaymentFailed.self, PaymentCaptured.self, PaymentVoided.self, PaymentRefunded.self,
+        StockReserved.self, StockReservationFailed.self, StockReleased.self, StockCommitted.self, StockLevelSet.self,
+        ShipmentScheduled.self, ShipmentCancelled.self, ShipmentRefused.self,
+        CircuitChanged.self,
+    ]
+
+    /// The event type named `messageType`.
+    public static func type(named messageType: String) -> (any Event.Type)? { byName[messageType] }
+
+    private static let byName: [String: any Event.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.messageType, $0) })
+}

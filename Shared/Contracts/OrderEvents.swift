@@ -9,16 +9,19 @@ public struct OrderPlaced: MessageContract, Hashable {
     public var shipTo: Address
     /// `orchestration` or `choreography`: how the order's checkout runs.
     public var mode: String?
+    /// For a choreographed order: what the participants need to act (see `ChoreographedOrder`).
+    public var choreography: ChoreographedOrder?
 
-    public init(orderID: String, customerID: String, lines: [OrderLine], shipTo: Address, mode: String? = "orchestration") {
+    public init(orderID: String, customerID: String, lines: [OrderLine], shipTo: Address, mode: String? = "orchestration", choreography: ChoreographedOrder? = nil) {
         self.orderID = orderID
         self.customerID = customerID
         self.lines = lines
         self.shipTo = shipTo
         self.mode = mode
+        self.choreography = choreography
     }
 
     enum CodingKeys: String, CodingKey {
-        case orderID = "orderId", customerID = "customerId", lines, shipTo, mode
+        case orderID = "orderId", customerID = "customerId", lines, shipTo, mode, choreography
     }
 }

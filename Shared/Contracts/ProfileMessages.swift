@@ -17,13 +17,16 @@ public struct CustomerVerified: MessageContract, Hashable {
     public static let messageType = "profile.customer-verified.v1"
     public var customerID: String
     public var tier: CustomerTier
+    /// Set when verifying a choreographed order: the order, passed on to the next services.
+    public var order: ChoreographedOrder?
 
-    public init(customerID: String, tier: CustomerTier) {
+    public init(customerID: String, tier: CustomerTier, order: ChoreographedOrder? = nil) {
         self.customerID = customerID
         self.tier = tier
+        self.order = order
     }
 
-    enum CodingKeys: String, CodingKey { case customerID = "customerId", tier }
+    enum CodingKeys: String, CodingKey { case customerID = "customerId", tier, order }
 }
 
 /// Reply: the customer is unknown or blocked.

@@ -73,3 +73,23 @@ public struct ShipmentCancelled: MessageContract, Hashable {
 
     enum CodingKeys: String, CodingKey { case orderID = "orderId" }
 }
+
+/// Event (choreographed checkout): shipping will not ship the order, so the services that
+/// acted undo what they did. Shipping owns the choreography's deadline: it refuses an order
+/// whose join (customer verified, stock reserved, payment authorized) is not complete when
+/// the deadline passes, and then never schedules it.
+public struct ShipmentRefused: MessageContract, Hashable {
+    public static let messageType = "shipping.shipment-refused.v1"
+    public var orderID: String
+    public var reason: String
+    /// What shipping was still waiting for (`customer-verified`, `stock-reserved`, `payment-authorized`).
+    public var waitingFor: [String]
+
+    public init(orderID: String, reason: String, waitingFor: [String] = []) {
+        self.orderID = orderID
+        self.reason = reason
+        self.waitingFor = waitingFor
+    }
+
+    enum CodingKeys: String, CodingKey { case orderID = "orderId", reason, waitingFor }
+}

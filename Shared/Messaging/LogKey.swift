@@ -8,6 +8,7 @@ public enum LogKey {
     public static let messageType = "message.type"
     public static let consumer = "consumer"
     public static let step = "step"
+    public static let status = "status"
     public static let command = "command"
     public static let route = "route"
     public static let reason = "reason"

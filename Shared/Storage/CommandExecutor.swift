@@ -68,17 +68,18 @@ public struct CommandExecutor: Sendable {
         return isNew
     }
 
-    /// Runs a change that did not come from a message (an HTTP request), storing its events
-    /// in the outbox in the same transaction.
+    /// Runs a change that did not come from a message (an HTTP request, a timer), storing
+    /// its events in the outbox in the same transaction, with `flow` in their envelopes.
     public func change<T: Sendable>(
         correlationID: @escaping @Sendable (T) -> String,
+        flow: String? = nil,
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> (T, [any MessageContract])
     ) async throws -> T {
         let eventsTopic = self.eventsTopic
         let result = try await database.transaction { sql in
             let (result, events) = try await body(sql)
             let correlation = correlationID(result)
-            let messages = try events.map { OutboxMessage(try Envelope($0, correlationID: correlation), topic: eventsTopic) }
+            let messages = try events.map { OutboxMessage(try Envelope($0, correlationID: correlation, flow: flow), topic: eventsTopic) }
             try await Outbox.add(messages, in: sql)
             return result
         }

@@ -16,8 +16,10 @@ import Testing
 
 /// An orchestrator opened on a host: its runner and everything to run.
 struct OrchestratorHandle: Sendable {
-    let runner: SagaRunner
+    let intake: OrderIntake
     let services: [any Service]
+
+    var runner: SagaRunner { intake.runner }
 }
 
 /// The whole stack — four participants and the orchestrator — over the real broker, on
@@ -59,8 +61,8 @@ struct StackHarness: Sendable {
         var settings = HostSettings(service: configuration, topics: topics)
         settings.service.httpPort = 0
         let health = HealthState()
-        let (host, runner) = try await ServiceHost.open(OrchestratorService(breakers: breakers), settings: settings, bus: kafka.bus, health: health, metrics: nil, logger: TestBroker.logger)
-        return (OrchestratorHandle(runner: runner, services: host.services()), health)
+        let (host, intake) = try await ServiceHost.open(OrchestratorService(breakers: breakers), settings: settings, bus: kafka.bus, health: health, metrics: nil, logger: TestBroker.logger)
+        return (OrchestratorHandle(intake: intake, services: host.services()), health)
     }
 
     /// Runs the producer, the participants and `orchestrator` while `body` runs.

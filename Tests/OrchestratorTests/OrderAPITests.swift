@@ -28,7 +28,8 @@ struct APIFixture {
         runner = SagaRunner(database: database, relay: relay, engine: SagaEngine(), logger: logger)
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
         router = ServiceHTTPServer.makeRouter(health: HealthState(), metrics: nil)
-        OrchestratorService.addRoutes(to: router, runner: runner)
+        let tracker = ChoreographyTracker(database: database, relay: relay, topics: .standard, logger: logger)
+        OrchestratorService.addRoutes(to: router, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration))
     }
 
     static let order = #"{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111 1111 1111 1111"}, "shipTo": {"name": "Bob", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}"#

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Contracts
 import Messaging
 import OrchestratorCore
 
@@ -30,8 +31,8 @@ struct OrchestratorClient: Sendable {
         return try await send(request, as: OrderAccepted.self)
     }
 
-    func order(_ id: String) async throws -> OrderView {
-        try await send(URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id)), as: OrderView.self)
+    func order(_ id: String) async throws -> AnyOrderView {
+        try await send(URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id)), as: AnyOrderView.self)
     }
 
     func breakers() async throws -> [BreakerView] {
@@ -57,6 +58,40 @@ struct OrchestratorClient: Sendable {
             throw CLIError("HTTP \(status): \(message ?? String(decoding: data, as: UTF8.self))")
         }
         return try MessageCoding.decode(T.self, from: data)
+    }
+}
+
+/// `GET /orders/{id}`: an orchestrated order (its saga) or a choreographed one (its events).
+enum AnyOrderView: Decodable, Encodable {
+    case orchestrated(OrderView)
+    case choreographed(ChoreographedOrderView)
+
+    private enum Keys: String, CodingKey { case mode }
+
+    init(from decoder: any Decoder) throws {
+        let mode = try decoder.container(keyedBy: Keys.self).decodeIfPresent(CheckoutMode.self, forKey: .mode)
+        self = mode == .choreography ? .choreographed(try ChoreographedOrderView(from: decoder)) : .orchestrated(try OrderView(from: decoder))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .orchestrated(let view): try view.encode(to: encoder)
+        case .choreographed(let view): try view.encode(to: encoder)
+        }
+    }
+
+    var isFinished: Bool {
+        switch self {
+        case .orchestrated(let view): view.status.isFinished
+        case .choreographed(let view): view.status.isFinished
+        }
+    }
+
+    var statusText: String {
+        switch self {
+        case .orchestrated(let view): view.status.rawValue
+        case .choreographed(let view): view.status.rawValue
+        }
     }
 }
 

@@ -35,6 +35,9 @@ struct OrderCommand: AsyncParsableCommand {
         @Option(help: "An Idempotency-Key: the same key again returns the same order.")
         var idempotencyKey: String?
 
+        @Option(help: "orchestration or choreography (default: the orchestrator's ORDER_MODE).")
+        var mode: CheckoutMode?
+
         @Flag(help: "Follow the order until it finishes.")
         var watch = false
 
@@ -43,7 +46,8 @@ struct OrderCommand: AsyncParsableCommand {
             let lines = try items.map(OrderCommand.parseItem)
             let order = OrderRequest(
                 customerID: customer, items: lines, payment: .init(card: card),
-                shipTo: Address(name: customer.capitalized, line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US")
+                shipTo: Address(name: customer.capitalized, line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US"),
+                mode: mode
             )
             let accepted = try await client.place(order, idempotencyKey: idempotencyKey)
             print(accepted.orderId)
@@ -52,7 +56,7 @@ struct OrderCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an order's status and saga timeline.")
+        static let configuration = CommandConfiguration(abstract: "Show an order's status and timeline (its saga, or its events when choreographed).")
         @OptionGroup var target: Target
         @Argument(help: "The order id.") var id: String
         @Flag(help: "Print the order as JSON.") var json = false
@@ -62,7 +66,10 @@ struct OrderCommand: AsyncParsableCommand {
             if json {
                 print(String(decoding: try JSONEncoder.pretty.encode(order), as: UTF8.self))
             } else {
-                print(OrderCommand.render(order))
+                switch order {
+                case .orchestrated(let view): print(OrderCommand.render(view))
+                case .choreographed(let view): print(OrderCommand.render(view))
+                }
             }
         }
     }
@@ -114,14 +121,36 @@ struct OrderCommand: AsyncParsableCommand {
         var printed = 0
         while true {
             let order = try await client.order(id)
-            for event in order.history.dropFirst(printed) { print(line(event)) }
-            printed = order.history.count
-            if order.status.isFinished {
-                print("\n" + summary(order))
-                return
+            switch order {
+            case .orchestrated(let view):
+                for event in view.history.dropFirst(printed) { print(line(event)) }
+                printed = view.history.count
+                if order.isFinished { print("\n" + summary(view)) }
+            case .choreographed(let view):
+                for entry in view.timeline.dropFirst(printed) { print(line(entry)) }
+                printed = view.timeline.count
+                if order.isFinished { print("\n" + summary(view)) }
             }
+            if order.isFinished { return }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    static func render(_ order: ChoreographedOrderView) -> String {
+        ([summary(order), ""] + order.timeline.map(line)).joined(separator: "\n")
+    }
+
+    static func summary(_ order: ChoreographedOrderView) -> String {
+        var text = "Order \(order.orderId): \(order.status.rawValue) — choreography, customer \(order.customerId), total \(order.total)"
+        if let finished = order.finishedAt { text += ", \(milliseconds(finished.timeIntervalSince(order.createdAt))) end to end" }
+        if let failure = order.failure { text += "\n  reason: \(failure)" }
+        if !order.awaiting.isEmpty { text += "\n  waiting for the compensation of: \(order.awaiting.map(\.rawValue).joined(separator: ", "))" }
+        return text
+    }
+
+    static func line(_ entry: ChoreographedOrderView.Entry) -> String {
+        let time = entry.at.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true).time(includingFractionalSeconds: true))
+        return "  \(time)  \(entry.source.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(entry.event)\(entry.detail.map { ": \($0)" } ?? "")"
     }
 
     static func render(_ order: OrderView) -> String {
@@ -166,3 +195,5 @@ extension JSONEncoder {
         return encoder
     }
 }
+
+extension CheckoutMode: ExpressibleByArgument {}

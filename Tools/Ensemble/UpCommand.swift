@@ -43,7 +43,7 @@ struct UpCommand: AsyncParsableCommand {
             broker = embedded
         }
         // Build every service's settings first, so a bad value stops start-up at once.
-        let all: [any HostedService] = [OrchestratorService(), ProfileService(), InventoryService(), try PaymentService(reader: reader), ShippingService()]
+        let all: [any HostedService] = [try OrchestratorService(reader: reader), ProfileService(), InventoryService(), try PaymentService(reader: reader), try ShippingService(reader: reader)]
         var stack = try all.map { service throws(ServiceKitError) in
             var settings = try HostSettings.read(service.name, defaultPort: service.defaultHTTPPort, reader: reader, shared: false)
             settings.service.kafka = configuration.kafka

@@ -11,7 +11,7 @@ import Storage
 public struct InventoryService: Participant {
     public let name = ServiceName.inventory
     public let defaultHTTPPort = 8083
-    public var migrations: [Migration] { [StockStore.migration] }
+    public var migrations: [Migration] { [StockStore.migration, Withdrawals.migration] }
 
     public init() {}
 
@@ -27,32 +27,70 @@ public struct InventoryService: Participant {
             try await Self.reserve(command, in: sql)
         }
         context.handle(ReleaseStock.self, in: &router) { command, _, sql in
-            var released: [StockQuantity] = []
-            for reservation in try await StockStore.reservations(order: command.orderID, in: sql) where reservation.status == .reserved {
-                let quantity = StockQuantity(sku: reservation.sku, quantity: reservation.quantity)
-                try await StockStore.adjust(reservation.sku, reserved: -reservation.quantity, in: sql)
-                try await StockStore.saveReservation(order: command.orderID, quantity, status: .released, in: sql)
-                released.append(quantity)
-            }
-            return .replyAndPublish(StockReleased(orderID: command.orderID, lines: released))
+            .replyAndPublish(try await Self.release(order: command.orderID, in: sql))
         }
         context.handle(CommitStock.self, in: &router) { command, _, sql in
-            let reservations = try await StockStore.reservations(order: command.orderID, in: sql)
-            let active = reservations.filter { $0.status != .released }
-            guard !active.isEmpty else {
+            guard let committed = try await Self.commit(order: command.orderID, in: sql) else {
                 throw CommandRefused.refused("order \(command.orderID) has no reservation to commit")
             }
-            var committed: [StockQuantity] = []
-            for reservation in active {
-                let quantity = StockQuantity(sku: reservation.sku, quantity: reservation.quantity)
-                if reservation.status == .reserved {
-                    try await StockStore.adjust(reservation.sku, onHand: -reservation.quantity, reserved: -reservation.quantity, in: sql)
-                    try await StockStore.saveReservation(order: command.orderID, quantity, status: .committed, in: sql)
-                }
-                committed.append(quantity)
-            }
-            return .replyAndPublish(StockCommitted(orderID: command.orderID, lines: committed))
+            return .replyAndPublish(committed)
         }
+    }
+
+    public func reactions(_ context: ParticipantContext, router: inout MessageRouter) {
+        context.react(CustomerVerified.self, in: &router) { verified, _, sql in
+            guard let order = verified.order else { throw MessageRejection("a choreographed customer-verified event carries the order") }
+            // A payment that failed first withdrew the order: nothing to reserve.
+            if try await Withdrawals.isWithdrawn(order: order.orderID, in: sql) { return [] }
+            do {
+                return try await Self.reserve(ReserveStock(orderID: order.orderID, lines: order.lines), in: sql).published
+            } catch let refusal as CommandRefused {
+                return [StockReservationFailed(orderID: order.orderID, shortSKUs: [], reason: refusal.reason)]
+            }
+        }
+        context.react(ShipmentScheduled.self, in: &router) { scheduled, _, sql in
+            guard let committed = try await Self.commit(order: scheduled.orderID, in: sql) else {
+                throw MessageRejection("order \(scheduled.orderID) was scheduled for shipment without a reservation here")
+            }
+            return [committed]
+        }
+        // Every failure answers with `stock-released`, empty when nothing was reserved, so
+        // the tracker knows inventory is done with the order.
+        let release: @Sendable (String, String, any SQLDatabase) async throws -> ReactionOutcome = { order, reason, sql in
+            try await Withdrawals.withdraw(order: order, reason: reason, in: sql)
+            return [try await Self.release(order: order, in: sql)]
+        }
+        context.react(PaymentDeclined.self, in: &router) { event, _, sql in try await release(event.orderID, "payment declined", sql) }
+        context.react(PaymentFailed.self, in: &router) { event, _, sql in try await release(event.orderID, "payment failed", sql) }
+        context.react(ShipmentRefused.self, in: &router) { event, _, sql in try await release(event.orderID, "shipment refused", sql) }
+    }
+
+    /// Releases what `order` holds (nothing, when it holds nothing).
+    static func release(order: String, in sql: any SQLDatabase) async throws -> StockReleased {
+        var released: [StockQuantity] = []
+        for reservation in try await StockStore.reservations(order: order, in: sql) where reservation.status == .reserved {
+            let quantity = StockQuantity(sku: reservation.sku, quantity: reservation.quantity)
+            try await StockStore.adjust(reservation.sku, reserved: -reservation.quantity, in: sql)
+            try await StockStore.saveReservation(order: order, quantity, status: .released, in: sql)
+            released.append(quantity)
+        }
+        return StockReleased(orderID: order, lines: released)
+    }
+
+    /// Turns `order`'s reservation into a sale; nil when it has none.
+    static func commit(order: String, in sql: any SQLDatabase) async throws -> StockCommitted? {
+        let active = try await StockStore.reservations(order: order, in: sql).filter { $0.status != .released }
+        guard !active.isEmpty else { return nil }
+        var committed: [StockQuantity] = []
+        for reservation in active {
+            let quantity = StockQuantity(sku: reservation.sku, quantity: reservation.quantity)
+            if reservation.status == .reserved {
+                try await StockStore.adjust(reservation.sku, onHand: -reservation.quantity, reserved: -reservation.quantity, in: sql)
+                try await StockStore.saveReservation(order: order, quantity, status: .committed, in: sql)
+            }
+            committed.append(quantity)
+        }
+        return StockCommitted(orderID: order, lines: committed)
     }
 
     static func reserve(_ command: ReserveStock, in sql: any SQLDatabase) async throws -> CommandOutcome {

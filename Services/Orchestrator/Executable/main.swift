@@ -1,4 +1,4 @@
 import OrchestratorCore
 import ServiceKit
 
-await ServiceMain.run { _ in OrchestratorService() }
+await ServiceMain.run { reader in try OrchestratorService(reader: reader) }

@@ -1,3 +1,4 @@
+import Configuration
 import Contracts
 import Foundation
 import Messaging
@@ -12,18 +13,34 @@ public struct OrchestratorService: HostedService {
 
     public var name: ServiceName { Self.name }
     public var defaultHTTPPort: Int { Self.defaultHTTPPort }
-    /// Sagas and their definitions, idempotency keys, circuit breakers.
-    public var migrations: [Migration] { [SagaStore.migration, BreakerStore.migration] }
+    /// Sagas and their definitions, idempotency keys, circuit breakers, choreographed orders.
+    public var migrations: [Migration] { [SagaStore.migration, BreakerStore.migration, ChoreographyStore.migration] }
     /// The breakers' working set (tests pass their own to look at it).
     public let breakers: CircuitBreakers
+    /// How an order without `"mode"` runs.
+    public let defaultMode: CheckoutMode
 
-    public init(breakers: CircuitBreakers = CircuitBreakers()) {
+    public init(breakers: CircuitBreakers = CircuitBreakers(), defaultMode: CheckoutMode = .orchestration) {
         self.breakers = breakers
+        self.defaultMode = defaultMode
     }
 
-    /// Loads the saga definitions and breakers, and adds the reply consumer, the timers
-    /// and the HTTP API. Every unfinished saga resumes when the host runs.
-    public func assemble(on host: ServiceHost) async throws -> SagaRunner {
+    /// Reads `ORDER_MODE` (`orchestration` or `choreography`).
+    public init(reader: ConfigReader) throws(ServiceKitError) {
+        var mode = CheckoutMode.orchestration
+        if let text = reader.string(forKey: "order.mode") {
+            guard let parsed = CheckoutMode(rawValue: text) else {
+                throw .invalid("ORDER_MODE", text, expected: "orchestration or choreography")
+            }
+            mode = parsed
+        }
+        self.init(defaultMode: mode)
+    }
+
+    /// Loads the saga definitions and breakers, and adds the reply consumer, the timers,
+    /// the choreography tracker and the HTTP API. Every unfinished saga resumes when the
+    /// host runs.
+    public func assemble(on host: ServiceHost) async throws -> OrderIntake {
         let runner = SagaRunner(database: host.database, relay: host.relay, engine: SagaEngine(breakers: breakers), topics: host.topics, logger: host.logger)
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
         try await runner.loadBreakers()
@@ -40,7 +57,18 @@ public struct OrchestratorService: HostedService {
             router: replies, onReady: { consuming.open() }
         )
         host.add(SagaTimerService(runner: runner, consuming: consuming, logger: host.logger))
-        Self.addRoutes(to: host.router, runner: runner)
-        return runner
+
+        let tracker = ChoreographyTracker(database: host.database, relay: host.relay, topics: host.topics, logger: host.logger)
+        var events = MessageRouter()
+        for type in EventCatalog.all where ChoreographyTracker.sources.contains(type.source) {
+            events.on(messageType: type.messageType) { envelope in try await tracker.apply(envelope) }
+        }
+        host.consume(
+            Subscription(groupID: host.topics.group("ensemble-orchestrator-choreography"), topics: ChoreographyTracker.sources.map(host.topics.events)),
+            router: events, name: "orchestrator-choreography"
+        )
+        let intake = OrderIntake(runner: runner, tracker: tracker, defaultMode: defaultMode)
+        Self.addRoutes(to: host.router, intake: intake)
+        return intake
     }
 }

@@ -12,7 +12,7 @@ import Storage
 public struct PaymentService: Participant {
     public let name = ServiceName.payment
     public let defaultHTTPPort = 8082
-    public var migrations: [Migration] { [PaymentStore.migration] }
+    public var migrations: [Migration] { [PaymentStore.migration, Withdrawals.migration] }
     public let processors: PaymentProcessors
     /// The limit of a customer without one of their own.
     public let defaultLimit: Money
@@ -70,16 +70,10 @@ public struct PaymentService: Participant {
             try await Self.authorize(command, answer: answer ?? .notNeeded, defaultLimit: defaultLimit, in: sql)
         }
         context.handle(CapturePayment.self, in: &router) { command, _, sql in
-            guard var payment = try await PaymentStore.payment(order: command.orderID, in: sql),
-                  payment.status == .authorized || payment.status == .captured else {
+            guard let captured = try await Self.capture(order: command.orderID, in: sql) else {
                 throw CommandRefused.refused("order \(command.orderID) has no authorization to capture")
             }
-            if payment.status == .authorized {
-                payment.status = .captured
-                try await PaymentStore.save(payment, in: sql)
-                try await PaymentStore.record(order: payment.orderID, "capture", amount: payment.amount, processor: payment.processor, in: sql)
-            }
-            return .replyAndPublish(PaymentCaptured(orderID: payment.orderID, amount: payment.amount))
+            return .replyAndPublish(captured)
         }
         context.handle(VoidPayment.self, in: &router) { command, _, sql in
             guard let payment = try await PaymentStore.payment(order: command.orderID, in: sql) else {
@@ -114,6 +108,99 @@ public struct PaymentService: Participant {
                 return .replyAndPublish(PaymentVoided(orderID: payment.orderID, amount: .zero))
             }
         }
+    }
+
+    /// What the processors said for a choreographed order, decided before the transaction.
+    struct ChoreographedAnswer: Sendable {
+        var processor: PaymentProcessor
+        var answer: ProcessorAnswer
+        /// The order's card or amount is invalid: declined without asking a processor.
+        var problem: String?
+    }
+
+    public func reactions(_ context: ParticipantContext, router: inout MessageRouter) {
+        let processors = self.processors
+        let defaultLimit = self.defaultLimit
+        let database = context.database
+        context.react(CustomerVerified.self, in: &router, prepare: { verified, _ -> ChoreographedAnswer? in
+            guard let order = verified.order else { return nil }
+            if let problem = PaymentRules.problem(amount: order.total, cardNumber: order.card) {
+                return ChoreographedAnswer(processor: .primary, answer: .notNeeded, problem: problem)
+            }
+            let (withdrawn, existing, limit) = try await database.read { sql in
+                (try await Withdrawals.isWithdrawn(order: order.orderID, in: sql),
+                 try await PaymentStore.payment(order: order.orderID, in: sql),
+                 try await PaymentStore.limit(customer: order.customerID, in: sql))
+            }
+            if withdrawn { return ChoreographedAnswer(processor: .primary, answer: .notNeeded) }
+            if let existing, existing.status == .authorized || existing.status == .captured { return ChoreographedAnswer(processor: existing.processor ?? .primary, answer: .notNeeded) }
+            if PaymentRules.declineReason(amount: order.total, cardNumber: order.card, limit: limit ?? defaultLimit) != nil {
+                return ChoreographedAnswer(processor: .primary, answer: .notNeeded)
+            }
+            // The fallback stays inside the service: primary first, then backup.
+            var outage = ""
+            for processor in [PaymentProcessor.primary, .backup] {
+                switch await processors.authorize(processor, orderID: order.orderID, amount: order.total) {
+                case .success(let id): return ChoreographedAnswer(processor: processor, answer: .authorized(id))
+                case .failure(let failure): outage += (outage.isEmpty ? "" : "; ") + "\(processor.rawValue): \(failure.reason)"
+                }
+            }
+            return ChoreographedAnswer(processor: .backup, answer: .outage(outage))
+        }) { verified, _, prepared, sql in
+            guard let order = verified.order else { throw MessageRejection("a choreographed customer-verified event carries the order") }
+            let prepared = prepared ?? ChoreographedAnswer(processor: .primary, answer: .notNeeded)
+            let command = AuthorizePayment(
+                orderID: order.orderID, customerID: order.customerID, amount: order.total, cardNumber: order.card,
+                processor: prepared.processor, billingName: order.billingName, billingPhone: order.billingPhone
+            )
+            if let problem = prepared.problem {
+                try await PaymentStore.save(.init(orderID: order.orderID, customerID: order.customerID, amount: order.total, status: .declined, processor: nil), in: sql)
+                try await PaymentStore.record(order: order.orderID, "decline", amount: order.total, processor: nil, detail: problem, in: sql)
+                return [PaymentDeclined(orderID: order.orderID, reason: problem)]
+            }
+            if try await Withdrawals.isWithdrawn(order: order.orderID, in: sql) {
+                // The stock ran short (or shipping refused) while the processor was asked:
+                // an authorization that arrives now is voided at once.
+                guard case .authorized = prepared.answer, try await PaymentStore.payment(order: order.orderID, in: sql) == nil else { return [] }
+                let authorized = try await Self.authorize(command, answer: prepared.answer, defaultLimit: defaultLimit, in: sql).published
+                guard let payment = try await PaymentStore.payment(order: order.orderID, in: sql) else { return authorized }
+                return authorized + (try await Self.void(payment, in: sql).published)
+            }
+            return try await Self.authorize(command, answer: prepared.answer, defaultLimit: defaultLimit, in: sql).published
+        }
+        context.react(ShipmentScheduled.self, in: &router) { scheduled, _, sql in
+            guard let captured = try await Self.capture(order: scheduled.orderID, in: sql) else {
+                throw MessageRejection("order \(scheduled.orderID) was scheduled for shipment without an authorization here")
+            }
+            return [captured]
+        }
+        // Every failure answers with `payment-voided`, zero when nothing was authorized, so
+        // the tracker knows payment is done with the order.
+        let void: @Sendable (String, String, any SQLDatabase) async throws -> ReactionOutcome = { order, reason, sql in
+            try await Withdrawals.withdraw(order: order, reason: reason, in: sql)
+            guard let payment = try await PaymentStore.payment(order: order, in: sql) else { return [PaymentVoided(orderID: order, amount: .zero)] }
+            switch payment.status {
+            case .authorized: return try await Self.void(payment, in: sql).published
+            case .voided: return [PaymentVoided(orderID: order, amount: payment.amount)]
+            case .declined: return [PaymentVoided(orderID: order, amount: .zero)]
+            case .captured, .refunded:
+                throw MessageRejection("order \(order) was captured before \(reason); it needs a refund, not a void")
+            }
+        }
+        context.react(StockReservationFailed.self, in: &router) { event, _, sql in try await void(event.orderID, "stock short", sql) }
+        context.react(ShipmentRefused.self, in: &router) { event, _, sql in try await void(event.orderID, "shipment refused", sql) }
+    }
+
+    /// Captures `order`'s authorization (once); nil when there is none.
+    static func capture(order: String, in sql: any SQLDatabase) async throws -> PaymentCaptured? {
+        guard var payment = try await PaymentStore.payment(order: order, in: sql),
+              payment.status == .authorized || payment.status == .captured else { return nil }
+        if payment.status == .authorized {
+            payment.status = .captured
+            try await PaymentStore.save(payment, in: sql)
+            try await PaymentStore.record(order: payment.orderID, "capture", amount: payment.amount, processor: payment.processor, in: sql)
+        }
+        return PaymentCaptured(orderID: payment.orderID, amount: payment.amount)
     }
 
     /// Releases an authorization.

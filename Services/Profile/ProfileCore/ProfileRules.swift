@@ -4,15 +4,16 @@ import Storage
 
 /// The profile service's decisions, free of storage so they can be tested alone.
 public enum ProfileRules {
-    /// May this customer order? Unknown and blocked customers may not.
-    public static func verify(customerID: String, customer: Customer?) -> CommandOutcome {
+    /// May this customer order? Unknown and blocked customers may not. A choreographed
+    /// `order` is passed on in `customer-verified` to the services that act next.
+    public static func verify(customerID: String, customer: Customer?, passingOn order: ChoreographedOrder? = nil) -> CommandOutcome {
         guard let customer else {
             return .replyAndPublish(CustomerRejected(customerID: customerID, reason: .unknown))
         }
         if customer.blocked {
             return .replyAndPublish(CustomerRejected(customerID: customerID, reason: .blocked))
         }
-        return .replyAndPublish(CustomerVerified(customerID: customerID, tier: customer.tier))
+        return .replyAndPublish(CustomerVerified(customerID: customerID, tier: customer.tier, order: order))
     }
 
     /// Checks a registration; returns the problem, naming the field, or nil.

@@ -19,6 +19,16 @@ public struct ProfileService: Participant {
         }
     }
 
+    public func reactions(_ context: ParticipantContext, router: inout MessageRouter) {
+        context.react(OrderPlaced.self, in: &router) { placed, _, sql in
+            guard let order = placed.choreography else {
+                throw MessageRejection("a choreographed order-placed event carries the order in 'choreography'")
+            }
+            let customer = try await CustomerStore.find(order.customerID, in: sql)
+            return ProfileRules.verify(customerID: order.customerID, customer: customer, passingOn: order).published
+        }
+    }
+
     /// The demo customers every install starts with.
     public static let demoCustomers: [Customer] = [
         Customer(

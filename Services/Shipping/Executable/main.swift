@@ -1,4 +1,4 @@
 import ShippingCore
 import ServiceKit
 
-await ServiceMain.run { _ in ShippingService() }
+await ServiceMain.run { reader in try ShippingService(reader: reader) }

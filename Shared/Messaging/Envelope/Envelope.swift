@@ -16,6 +16,10 @@ public struct Envelope: Sendable, Hashable {
     public var replyTo: String?
     /// W3C trace context of the span that sent this message.
     public var traceparent: String?
+    /// The choreography this message belongs to (`choreography` for a choreographed
+    /// checkout), copied to every reaction; nil for everything else. Participants react to
+    /// events only when it is set, so an orchestrated order's events never trigger them.
+    public var flow: String?
     public var occurredAt: Date
     /// The Kafka key: every message of one order (or customer) lands on one partition.
     public var key: String
@@ -27,7 +31,7 @@ public struct Envelope: Sendable, Hashable {
     /// Two envelopes are equal when the messages are: where they were read is not part of it.
     public static func == (lhs: Envelope, rhs: Envelope) -> Bool {
         lhs.messageID == rhs.messageID && lhs.messageType == rhs.messageType && lhs.correlationID == rhs.correlationID
-            && lhs.causationID == rhs.causationID && lhs.replyTo == rhs.replyTo && lhs.traceparent == rhs.traceparent
+            && lhs.causationID == rhs.causationID && lhs.replyTo == rhs.replyTo && lhs.traceparent == rhs.traceparent && lhs.flow == rhs.flow
             && lhs.occurredAt == rhs.occurredAt && lhs.key == rhs.key && lhs.body == rhs.body
     }
 
@@ -57,6 +61,7 @@ public struct Envelope: Sendable, Hashable {
         causationID: UUID? = nil,
         replyTo: String? = nil,
         traceparent: String? = nil,
+        flow: String? = nil,
         occurredAt: Date = Date(),
         key: String? = nil,
         body: Data
@@ -67,6 +72,7 @@ public struct Envelope: Sendable, Hashable {
         self.causationID = causationID
         self.replyTo = replyTo
         self.traceparent = traceparent
+        self.flow = flow
         self.occurredAt = occurredAt
         self.key = key ?? correlationID
         self.body = body
@@ -79,6 +85,7 @@ public struct Envelope: Sendable, Hashable {
         causationID: UUID? = nil,
         replyTo: String? = nil,
         traceparent: String? = nil,
+        flow: String? = nil,
         key: String? = nil,
         messageID: UUID = UUID(),
         occurredAt: Date = Date()
@@ -91,15 +98,15 @@ public struct Envelope: Sendable, Hashable {
         }
         self.init(
             messageID: messageID, messageType: M.messageType, correlationID: correlationID, causationID: causationID,
-            replyTo: replyTo, traceparent: traceparent ?? Self.newTraceparent(), occurredAt: occurredAt, key: key, body: body
+            replyTo: replyTo, traceparent: traceparent ?? Self.newTraceparent(), flow: flow, occurredAt: occurredAt, key: key, body: body
         )
     }
 
-    /// A message caused by this one: same correlation and trace, `causation-id` set to this message's id.
+    /// A message caused by this one: same correlation, trace and flow, `causation-id` set to this message's id.
     public func reaction<M: MessageContract>(_ message: M, replyTo: String? = nil, key: String? = nil) throws(MessagingError) -> Envelope {
         try Envelope(
             message, correlationID: correlationID, causationID: messageID, replyTo: replyTo,
-            traceparent: Self.childTraceparent(of: traceparent), key: key ?? self.key
+            traceparent: Self.childTraceparent(of: traceparent), flow: flow, key: key ?? self.key
         )
     }
 
@@ -124,6 +131,7 @@ public struct Envelope: Sendable, Hashable {
         if let causationID { headers.append(KafkaHeader(key: EnvelopeHeader.causationID, string: causationID.uuidString.lowercased())) }
         if let replyTo { headers.append(KafkaHeader(key: EnvelopeHeader.replyTo, string: replyTo)) }
         if let traceparent { headers.append(KafkaHeader(key: EnvelopeHeader.traceparent, string: traceparent)) }
+        if let flow { headers.append(KafkaHeader(key: EnvelopeHeader.flow, string: flow)) }
         return headers
     }
 
@@ -161,7 +169,7 @@ public struct Envelope: Sendable, Hashable {
         self.init(
             messageID: messageID, messageType: messageType, correlationID: correlationID, causationID: causationID,
             replyTo: headers.string(for: EnvelopeHeader.replyTo), traceparent: headers.string(for: EnvelopeHeader.traceparent),
-            occurredAt: occurredAt, key: record.keyString ?? correlationID, body: record.value
+            flow: headers.string(for: EnvelopeHeader.flow), occurredAt: occurredAt, key: record.keyString ?? correlationID, body: record.value
         )
         origin = Origin(topic: record.topic, partition: record.partition, offset: record.offset)
     }

@@ -7,6 +7,8 @@ public enum EnvelopeHeader {
     public static let replyTo = "reply-to"
     public static let traceparent = "traceparent"
     public static let occurredAt = "occurred-at"
+    /// Optional: the choreography the message belongs to, copied to every reaction.
+    public static let flow = "flow"
 }
 
 /// The headers a dead letter carries besides the original ones.

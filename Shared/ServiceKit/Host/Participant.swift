@@ -2,16 +2,23 @@ import Contracts
 import Hummingbird
 import Logging
 import Messaging
+import ServiceLifecycle
 import SQLKit
 import Storage
 
 /// A participant service (payment, inventory, shipping, profile): its schema, its command
 /// handlers, its HTTP routes and its demo data. It is a `HostedService` whose assembly is
 /// always the same: a command executor, the demo data, a consumer of `<name>.commands`
-/// that answers on each command's `reply-to` and publishes to `<name>.events`, its routes.
+/// that answers on each command's `reply-to` and publishes to `<name>.events`, a consumer
+/// of the events it reacts to in the choreographed checkout, its routes.
 public protocol Participant: HostedService where Handle == ParticipantContext {
     /// Registers one handler per command type, through `context.handle`.
     func commands(_ context: ParticipantContext, router: inout MessageRouter)
+    /// Registers one handler per event the service reacts to in the choreographed
+    /// checkout, through `context.react`, as `ChoreographyCatalog` declares them.
+    func reactions(_ context: ParticipantContext, router: inout MessageRouter)
+    /// Background work that runs with the service (shipping's deadline timer).
+    func background(_ context: ParticipantContext) -> [any Service]
     /// Adds the service's read (and admin) endpoints.
     func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>)
     /// Inserts the demo data when the database is new; does nothing otherwise.
@@ -19,6 +26,9 @@ public protocol Participant: HostedService where Handle == ParticipantContext {
 }
 
 extension Participant {
+    public func reactions(_ context: ParticipantContext, router: inout MessageRouter) {}
+    public func background(_ context: ParticipantContext) -> [any Service] { [] }
+
     public func assemble(on host: ServiceHost) async throws -> ParticipantContext {
         let faults = host.faults
         let executor = CommandExecutor(
@@ -30,6 +40,17 @@ extension Participant {
         var commands = MessageRouter()
         self.commands(context, router: &commands)
         host.consume(Subscription(groupID: host.topics.group("ensemble-\(name)"), topics: [host.topics.commands(name)]), router: commands)
+        var reactions = MessageRouter()
+        self.reactions(context, router: &reactions)
+        if !reactions.messageTypes.isEmpty {
+            let sources = ChoreographyCatalog.sources(of: name)
+            reactions.passOtherEvents(from: sources)
+            host.consume(
+                Subscription(groupID: host.topics.group("ensemble-\(name)-choreography"), topics: sources.map(host.topics.events)),
+                router: reactions, name: "\(name)-choreography"
+            )
+        }
+        for service in background(context) { host.add(service) }
         routes(context, router: host.router)
         return context
     }

@@ -11,18 +11,9 @@ struct Projector: Sendable {
     let tables: ProjectionTables
 
     /// The event types the aggregator reads, by `message-type`, with their source.
-    static let sources: [String: ServiceName] = {
-        var map: [String: ServiceName] = [:]
-        let events: [any Event.Type] = [
-            CustomerRegistered.self, CustomerUpdated.self, CustomerVerified.self, CustomerRejected.self,
-            OrderPlaced.self, OrderCompleted.self, OrderFailed.self, OrderNeedsAttention.self, OrderStuck.self,
-            PaymentAuthorized.self, PaymentDeclined.self, PaymentFailed.self, PaymentCaptured.self, PaymentVoided.self, PaymentRefunded.self,
-            StockReserved.self, StockReservationFailed.self, StockReleased.self, StockCommitted.self, StockLevelSet.self,
-            ShipmentScheduled.self, ShipmentCancelled.self,
-        ]
-        for type in events { map[type.messageType] = type.source }
-        return map
-    }()
+    static let sources: [String: ServiceName] = Dictionary(
+        uniqueKeysWithValues: EventCatalog.all.filter { subscribed.contains($0.source) }.map { ($0.messageType, $0.source) }
+    )
 
     /// The event sources the aggregator subscribes to.
     static let subscribed: [ServiceName] = [.orders, .profile, .payment, .inventory, .shipping]
@@ -155,11 +146,16 @@ struct Projector: Sendable {
         case StockReserved.messageType, StockReleased.messageType, StockCommitted.messageType, StockReservationFailed.messageType:
             let (order, status, detail): (String, String, String?) = switch envelope.messageType {
             case StockReserved.messageType: try (envelope.decode(StockReserved.self).orderID, "reserved", nil)
-            case StockReleased.messageType: try (envelope.decode(StockReleased.self).orderID, "released", nil)
+            case StockReleased.messageType: try { let e = try envelope.decode(StockReleased.self); return (e.orderID, "released", e.lines.isEmpty ? "nothing to release" : nil) }()
             case StockCommitted.messageType: try (envelope.decode(StockCommitted.self).orderID, "committed", nil)
             default: try { let e = try envelope.decode(StockReservationFailed.self); return (e.orderID, "failed", "short: " + e.shortSKUs.joined(separator: ", ")) }()
             }
             // Later steps win: reserved < released/committed; a reservation's fate is final.
+            // (A choreographed order's `stock-released` with no lines says nothing was held.)
+            if detail == "nothing to release" {
+                try await timeline(envelope, order: order, source: source, detail: detail, in: sql)
+                return try await customer(of: order)
+            }
             try await sql.raw("""
             INSERT INTO \(unsafeRaw: tables.stock) (order_id, status, at) VALUES (\(bind: order), \(bind: status), \(bind: at))
             ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, at = excluded.at
@@ -176,11 +172,12 @@ struct Projector: Sendable {
             """).run()
             return []
 
-        case CustomerVerified.messageType, CustomerRejected.messageType, OrderStuck.messageType:
+        case CustomerVerified.messageType, CustomerRejected.messageType, OrderStuck.messageType, ShipmentRefused.messageType:
             // Replies and alerts about an order: its timeline only.
             let detail: String? = switch envelope.messageType {
             case CustomerVerified.messageType: try envelope.decode(CustomerVerified.self).tier.rawValue
             case CustomerRejected.messageType: try envelope.decode(CustomerRejected.self).reason.rawValue
+            case ShipmentRefused.messageType: try envelope.decode(ShipmentRefused.self).reason
             default: try { let e = try envelope.decode(OrderStuck.self); return "\(e.step) after \(e.attempts) attempts" }()
             }
             try await timeline(envelope, order: envelope.correlationID, source: source, detail: detail, in: sql)

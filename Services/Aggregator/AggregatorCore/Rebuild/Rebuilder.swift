@@ -138,7 +138,7 @@ final class Rebuilder: Service, Sendable {
         let envelopes = batch.take()
         guard !envelopes.isEmpty else { return }
         let rules = self.rules
-        try await database.transaction { sql in
+        _ = try await database.transaction { sql in
             try await ProjectionStore.apply(envelopes, tables: .rebuild, rules: rules, refreshProfiles: false, in: sql)
         }
         progress.withLock { progress in

@@ -70,7 +70,7 @@ public final class SagaRunner: Sendable {
     public func place(_ request: OrderRequest, idempotencyKey: String?) async throws -> (orderID: String, created: Bool) {
         guard let definition = latest("checkout") else { throw SagaRunnerError.noDefinition("checkout") }
         let now = self.now()
-        let orderID = "ord_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
+        let orderID = OrderRequest.newOrderID()
         let data = try request.sagaData(orderID: orderID)
         let engine = self.engine
         let topics = self.topics

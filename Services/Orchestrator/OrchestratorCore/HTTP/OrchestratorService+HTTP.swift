@@ -6,7 +6,9 @@ import Messaging
 import ServiceKit
 
 extension OrchestratorService {
-    static func addRoutes(to router: Router<BasicRequestContext>, runner: SagaRunner) {
+    static func addRoutes(to router: Router<BasicRequestContext>, intake: OrderIntake) {
+        let runner = intake.runner
+        let tracker = intake.tracker
         router.post("orders") { request, context -> Response in
             let order = try await request.decodeJSON(OrderRequest.self, context: context)
             if let problem = order.problem { throw APIError.badRequest(problem, code: "invalid-order") }
@@ -14,16 +16,33 @@ extension OrchestratorService {
             if let key, key.isEmpty || key.count > 200 {
                 throw APIError.badRequest("the Idempotency-Key header must be 1-200 characters", code: "invalid-idempotency-key")
             }
-            let (orderID, created) = try await runner.place(order, idempotencyKey: key)
+            let (orderID, created, mode) = try await intake.place(order, idempotencyKey: key)
             let url = "/orders/\(orderID)"
-            var response = try ServiceHTTPServer.jsonResponse(created ? .accepted : .ok, OrderAccepted(orderId: orderID, status: "running", url: url, consistencyToken: ConsistencyToken(orderID: orderID, stage: .placed).text))
+            let accepted = OrderAccepted(orderId: orderID, status: "running", mode: mode, url: url, consistencyToken: ConsistencyToken(orderID: orderID, stage: .placed).text)
+            var response = try ServiceHTTPServer.jsonResponse(created ? .accepted : .ok, accepted)
             response.headers[.location] = url
             return response
         }
         router.get("orders/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
-            guard let saga = try await runner.saga(id) else { throw APIError.notFound("order '\(id)' does not exist") }
-            return try ServiceHTTPServer.jsonResponse(.ok, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
+            if let saga = try await runner.saga(id) {
+                return try ServiceHTTPServer.jsonResponse(.ok, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
+            }
+            if let order = try await tracker.view(id) {
+                return try ServiceHTTPServer.jsonResponse(.ok, order)
+            }
+            throw APIError.notFound("order '\(id)' does not exist")
+        }
+        router.get("choreography") { request, _ -> Response in
+            let document = ChoreographyDocument(topics: runner.topics)
+            switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
+            case "json":
+                return try ServiceHTTPServer.jsonResponse(.ok, document)
+            case "mermaid":
+                return Response(status: .ok, headers: [.contentType: "text/vnd.mermaid; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: document.mermaid)))
+            default:
+                throw APIError.badRequest("format must be json or mermaid", code: "invalid-parameter")
+            }
         }
         router.post("orders/:id/retry") { _, context -> Response in
             let id = try context.parameters.require("id")

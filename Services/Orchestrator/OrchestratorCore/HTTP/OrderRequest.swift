@@ -24,15 +24,24 @@ public struct OrderRequest: Sendable, Hashable, Codable {
     public var items: [Item]
     public var payment: Payment
     public var shipTo: Address
+    /// How the checkout runs; the orchestrator's configured default (`ORDER_MODE`,
+    /// `orchestration` unless set) when left out.
+    public var mode: CheckoutMode?
 
-    public init(customerID: String, items: [Item], payment: Payment, shipTo: Address) {
+    public init(customerID: String, items: [Item], payment: Payment, shipTo: Address, mode: CheckoutMode? = nil) {
         self.customerID = customerID
         self.items = items
         self.payment = payment
         self.shipTo = shipTo
+        self.mode = mode
     }
 
-    enum CodingKeys: String, CodingKey { case customerID = "customerId", items, payment, shipTo }
+    enum CodingKeys: String, CodingKey { case customerID = "customerId", items, payment, shipTo, mode }
+
+    /// A new order id, such as `ord_4f2a9c1b7d3e5a6b8c9d`.
+    public static func newOrderID() -> String {
+        "ord_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
+    }
 
     public var lines: [OrderLine] { items }
     public var total: Money { lines.total }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Messaging
 
@@ -15,6 +16,8 @@ public struct OrderView: Sendable, Codable {
     }
 
     public var orderId: String
+    /// Always `orchestration`: a choreographed order is a `ChoreographedOrderView`.
+    public var mode: CheckoutMode = .orchestration
     public var status: SagaStatus
     public var customerId: String
     public var total: String?
@@ -84,6 +87,8 @@ public struct OrderPage: Sendable, Codable {
 public struct OrderAccepted: Sendable, Codable {
     public var orderId: String
     public var status: String
+    /// How the order's checkout runs.
+    public var mode: CheckoutMode?
     public var url: String
     /// For `GET /profiles/{id}?after=` on the aggregator: answers once the order is in it.
     public var consistencyToken: String?
