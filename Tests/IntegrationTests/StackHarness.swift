@@ -33,7 +33,10 @@ struct StackHarness: Sendable {
     let participantServices: [any Service]
     let health: [HealthState]
 
-    static func make(faults: [String: FaultPlan] = [:], processors: PaymentProcessors = PaymentProcessors()) async throws -> StackHarness {
+    static func make(
+        faults: [String: FaultPlan] = [:], processors: PaymentProcessors = PaymentProcessors(),
+        checkoutDeadline: Duration = ShippingService.defaultCheckoutDeadline, excluding: Set<ServiceName> = []
+    ) async throws -> StackHarness {
         let topics = TopicNames(prefix: TestBroker.unique("stack") + ".", partitions: 2)
         var configuration = ServiceConfiguration(serviceName: "stack-test", httpPort: 0)
         configuration.kafka = try TestBroker.client()
@@ -43,17 +46,30 @@ struct StackHarness: Sendable {
         var contexts: [String: ParticipantContext] = [:]
         var services: [any Service] = []
         var health: [HealthState] = []
-        let all: [any Participant] = [ProfileService(), InventoryService(), PaymentService(processors: processors), ShippingService()]
-        for participant in all {
-            var settings = HostSettings(service: configuration, faults: faults[participant.name.rawValue] ?? .none, topics: topics)
-            settings.service.httpPort = 0
-            let state = HealthState()
+        let all: [any Participant] = [ProfileService(), InventoryService(), PaymentService(processors: processors), ShippingService(checkoutDeadline: checkoutDeadline)]
+        for participant in all where !excluding.contains(participant.name) {
+            let (context, parts, state) = try await open(participant, configuration: configuration, topics: topics, kafka: kafka, faults: faults[participant.name.rawValue] ?? .none)
             health.append(state)
-            let (host, context) = try await ServiceHost.open(participant, settings: settings, bus: kafka.bus, health: state, metrics: nil, logger: TestBroker.logger)
             contexts[participant.name.rawValue] = context
-            services += host.services()
+            services += parts
         }
         return StackHarness(topics: topics, kafka: kafka, configuration: configuration, directory: directory, participants: contexts, participantServices: services, health: health)
+    }
+
+    /// Opens one participant on the stack's topics and database directory (again, after a
+    /// "kill"): its context, what to run, and its health.
+    static func open(
+        _ participant: some Participant, configuration: ServiceConfiguration, topics: TopicNames, kafka: KafkaRuntime, faults: FaultPlan = .none
+    ) async throws -> (ParticipantContext, [any Service], HealthState) {
+        var settings = HostSettings(service: configuration, faults: faults, topics: topics)
+        settings.service.httpPort = 0
+        let state = HealthState()
+        let (host, context) = try await ServiceHost.open(participant, settings: settings, bus: kafka.bus, health: state, metrics: nil, logger: TestBroker.logger)
+        return (context, host.services(), state)
+    }
+
+    func open(_ participant: some Participant) async throws -> (ParticipantContext, [any Service], HealthState) {
+        try await Self.open(participant, configuration: configuration, topics: topics, kafka: kafka)
     }
 
     /// Opens the orchestrator on the stack's database directory (again, after a "crash").

@@ -15,6 +15,8 @@ import Yams
 /// The orchestrator's HTTP API over an in-memory bus and a temporary database.
 struct APIFixture {
     let runner: SagaRunner
+    let tracker: ChoreographyTracker
+    let relay: OutboxRelay
     let bus: InMemoryMessageBus
     let router: Router<BasicRequestContext>
 
@@ -24,11 +26,11 @@ struct APIFixture {
         let database = try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite").path, logger: logger)
         try await Migrator.migrate(database, Storage.messagingMigrations + OrchestratorService().migrations, logger: logger)
         bus = InMemoryMessageBus()
-        let relay = OutboxRelay(database: database, bus: bus, service: "orchestrator", logger: logger)
+        relay = OutboxRelay(database: database, bus: bus, service: "orchestrator", logger: logger)
         runner = SagaRunner(database: database, relay: relay, engine: SagaEngine(), logger: logger)
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
         router = ServiceHTTPServer.makeRouter(health: HealthState(), metrics: nil)
-        let tracker = ChoreographyTracker(database: database, relay: relay, topics: .standard, logger: logger)
+        tracker = ChoreographyTracker(database: database, relay: relay, topics: .standard, logger: logger)
         OrchestratorService.addRoutes(to: router, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration))
     }
 
@@ -77,6 +79,7 @@ struct OrderAPITests {
         (APIFixture.order.replacingOccurrences(of: #""US""#, with: #""USA""#), "shipTo.country"),
         (APIFixture.order.replacingOccurrences(of: #""items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}]"#, with: #""items": []"#), "items"),
         ("not json", "JSON"),
+        (APIFixture.order.replacingOccurrences(of: #""customerId""#, with: #""mode": "telepathy", "customerId""#), "mode"),
     ])
     func invalidOrder(body: String, field: String) async throws {
         let fixture = try await APIFixture()

@@ -14,6 +14,8 @@ struct Harness: Sendable {
     let database: SQLiteStore
     let relay: OutboxRelay
     let consumer: MessageConsumer
+    /// The consumer of the events the service reacts to in the choreographed checkout.
+    let reactions: MessageConsumer?
     let name: ServiceName
     let topics: TopicNames
     let context: ParticipantContext
@@ -29,7 +31,7 @@ struct Harness: Sendable {
         var settings = HostSettings(service: ServiceConfiguration(serviceName: participant.name.rawValue, httpPort: 0), faults: faults)
         settings.service.logLevel = .error
         let (host, context) = try await ServiceHost.open(participant, settings: settings, database: database, bus: bus, metrics: nil, logger: logger)
-        return Harness(bus: bus, database: database, relay: host.relay, consumer: try #require(host.consumers.first), name: participant.name, topics: settings.topics, context: context)
+        return Harness(bus: bus, database: database, relay: host.relay, consumer: try #require(host.consumers.first), reactions: host.consumers.dropFirst().first, name: participant.name, topics: settings.topics, context: context)
     }
 
     static func temporaryDatabasePath() -> String {
@@ -40,6 +42,7 @@ struct Harness: Sendable {
     func running<T: Sendable>(relay runRelay: Bool = true, _ body: @Sendable (Harness) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await consumer.run(); return nil }
+            if let reactions { group.addTask { try await reactions.run(); return nil } }
             if runRelay { group.addTask { try await relay.run(); return nil } }
             let result = try await body(self)
             group.cancelAll()

@@ -116,6 +116,8 @@ public struct PaymentService: Participant {
         var answer: ProcessorAnswer
         /// The order's card or amount is invalid: declined without asking a processor.
         var problem: String?
+        /// Processors that failed before `processor` answered, for the ledger.
+        var outages: [(PaymentProcessor, String)] = []
     }
 
     public func reactions(_ context: ParticipantContext, router: inout MessageRouter) {
@@ -138,14 +140,15 @@ public struct PaymentService: Participant {
                 return ChoreographedAnswer(processor: .primary, answer: .notNeeded)
             }
             // The fallback stays inside the service: primary first, then backup.
-            var outage = ""
+            var outages: [(PaymentProcessor, String)] = []
             for processor in [PaymentProcessor.primary, .backup] {
                 switch await processors.authorize(processor, orderID: order.orderID, amount: order.total) {
-                case .success(let id): return ChoreographedAnswer(processor: processor, answer: .authorized(id))
-                case .failure(let failure): outage += (outage.isEmpty ? "" : "; ") + "\(processor.rawValue): \(failure.reason)"
+                case .success(let id): return ChoreographedAnswer(processor: processor, answer: .authorized(id), outages: outages)
+                case .failure(let failure): outages.append((processor, failure.reason))
                 }
             }
-            return ChoreographedAnswer(processor: .backup, answer: .outage(outage))
+            let reason = outages.map { "\($0.0.rawValue): \($0.1)" }.joined(separator: "; ")
+            return ChoreographedAnswer(processor: .backup, answer: .outage(reason), outages: Array(outages.dropLast()))
         }) { verified, _, prepared, sql in
             guard let order = verified.order else { throw MessageRejection("a choreographed customer-verified event carries the order") }
             let prepared = prepared ?? ChoreographedAnswer(processor: .primary, answer: .notNeeded)
@@ -157,6 +160,9 @@ public struct PaymentService: Participant {
                 try await PaymentStore.save(.init(orderID: order.orderID, customerID: order.customerID, amount: order.total, status: .declined, processor: nil), in: sql)
                 try await PaymentStore.record(order: order.orderID, "decline", amount: order.total, processor: nil, detail: problem, in: sql)
                 return [PaymentDeclined(orderID: order.orderID, reason: problem)]
+            }
+            for (processor, reason) in prepared.outages {
+                try await PaymentStore.record(order: order.orderID, "processor-error", amount: order.total, processor: processor, detail: reason, in: sql)
             }
             if try await Withdrawals.isWithdrawn(order: order.orderID, in: sql) {
                 // The stock ran short (or shipping refused) while the processor was asked:

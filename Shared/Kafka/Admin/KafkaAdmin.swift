@@ -72,4 +72,13 @@ public struct KafkaAdmin: Sendable {
             return result
         }
     }
+
+    /// The offsets `group` committed, per partition; partitions it never committed are
+    /// left out. With `highWatermarks`, how far behind a consumer group is.
+    public func committedOffsets(group: String, timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let client = self.client
+        return try await DedicatedThread.perform { () throws(KafkaError) -> [KafkaTopicPartition: Int64] in
+            try client.committedOffsets(group: group, timeout: timeout)
+        }
+    }
 }

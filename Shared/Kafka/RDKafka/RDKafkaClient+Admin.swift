@@ -118,3 +118,46 @@ extension RDKafkaClient {
         return (low, high)
     }
 }
+
+extension RDKafkaClient {
+    /// The offsets `group` committed, per partition (partitions without a commit are left
+    /// out). Blocks.
+    func committedOffsets(group: String, timeout: Duration) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+        defer { errorText.deallocate() }
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
+        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, errorText, 512)
+        var request: OpaquePointer? = rd_kafka_ListConsumerGroupOffsets_new(group, nil)
+        defer { rd_kafka_ListConsumerGroupOffsets_destroy(request) }
+
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        withUnsafeMutablePointer(to: &request) { rd_kafka_ListConsumerGroupOffsets(handle, $0, 1, options, queue) }
+        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
+            throw KafkaError(code: .timeout, message: "listing the offsets of group \(group) took longer than \(timeout)", isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let eventError = rd_kafka_event_error(event)
+        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.librdkafka(.admin, eventError, context: "offsets of group \(group)")
+        }
+        guard let result = rd_kafka_event_ListConsumerGroupOffsets_result(event) else {
+            throw KafkaError(code: .admin, message: "group offsets: unexpected event \(String(cString: rd_kafka_event_name(event)))")
+        }
+        var count = 0
+        guard let groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &count), count > 0 else { return [:] }
+        if let error = rd_kafka_group_result_error(groups[0]) {
+            throw KafkaError(code: .admin, message: "offsets of group \(group): \(String(cString: rd_kafka_error_string(error)))")
+        }
+        guard let list = rd_kafka_group_result_partitions(groups[0]) else { return [:] }
+        var offsets: [KafkaTopicPartition: Int64] = [:]
+        for index in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR, element.offset >= 0 else { continue }
+            offsets[KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+        }
+        return offsets
+    }
+}

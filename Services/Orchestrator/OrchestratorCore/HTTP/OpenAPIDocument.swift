@@ -12,7 +12,7 @@ enum OpenAPIDocument {
     paths:
       /orders:
         post:
-          summary: Place an order; starts a checkout saga.
+          summary: Place an order; starts a checkout saga (orchestration) or announces it (choreography).
           parameters:
             - name: Idempotency-Key
               in: header
@@ -25,7 +25,7 @@ enum OpenAPIDocument {
               application/json:
                 schema: {$ref: "#/components/schemas/OrderRequest"}
           responses:
-            "202": {description: Accepted; the saga runs., headers: {Location: {schema: {type: string}}}, content: {application/json: {schema: {$ref: "#/components/schemas/OrderAccepted"}}}}
+            "202": {description: Accepted; the checkout runs., headers: {Location: {schema: {type: string}}}, content: {application/json: {schema: {$ref: "#/components/schemas/OrderAccepted"}}}}
             "200": {description: The Idempotency-Key was seen before; this is its order., content: {application/json: {schema: {$ref: "#/components/schemas/OrderAccepted"}}}}
             "400": {$ref: "#/components/responses/Error"}
         get:
@@ -40,12 +40,31 @@ enum OpenAPIDocument {
             "400": {$ref: "#/components/responses/Error"}
       /orders/{id}:
         get:
-          summary: An order's status, saga version and step timeline.
+          summary: An order's status and timeline; `mode` tells which of the two shapes it is.
           parameters:
             - {name: id, in: path, required: true, schema: {type: string}}
           responses:
-            "200": {description: The order., content: {application/json: {schema: {$ref: "#/components/schemas/OrderView"}}}}
+            "200":
+              description: The order.
+              content:
+                application/json:
+                  schema:
+                    oneOf:
+                      - {$ref: "#/components/schemas/OrderView"}
+                      - {$ref: "#/components/schemas/ChoreographedOrderView"}
             "404": {$ref: "#/components/responses/Error"}
+      /choreography:
+        get:
+          summary: The choreographed checkout's flow, derived from the reactions the participants declare.
+          parameters:
+            - {name: format, in: query, schema: {type: string, enum: [json, mermaid], default: json}}
+          responses:
+            "200":
+              description: The flow.
+              content:
+                application/json: {schema: {type: object, description: "services (subscriptions and reactions), tracker, deadlineOwner, shippingRuleLives, edges"}}
+                text/vnd.mermaid: {schema: {type: string}}
+            "400": {$ref: "#/components/responses/Error"}
       /orders/{id}/retry:
         post:
           summary: Drive an order that needs attention again (after its cause was fixed).
@@ -162,12 +181,15 @@ enum OpenAPIDocument {
               properties:
                 card: {type: string, description: 12 to 19 digits; 4000000000000002 is always declined}
             shipTo: {$ref: "#/components/schemas/Address"}
+            mode: {$ref: "#/components/schemas/CheckoutMode"}
+        CheckoutMode: {type: string, enum: [orchestration, choreography], description: "Left out: the orchestrator's ORDER_MODE (orchestration unless set)."}
         OrderAccepted:
           type: object
           required: [orderId, status, url]
           properties:
             orderId: {type: string}
             status: {type: string}
+            mode: {$ref: "#/components/schemas/CheckoutMode"}
             url: {type: string}
             consistencyToken: {type: string, description: For the aggregator's ?after= (read your own writes).}
         OrderSummary:
@@ -188,11 +210,35 @@ enum OpenAPIDocument {
             limit: {type: integer}
             offset: {type: integer}
             nextOffset: {type: integer}
-        OrderView:
+        ChoreographedOrderView:
           type: object
-          required: [orderId, status, customerId, definition, createdAt, steps, history]
+          required: [orderId, mode, status, customerId, total, awaiting, createdAt, timeline]
           properties:
             orderId: {type: string}
+            mode: {type: string, enum: [choreography]}
+            status: {type: string, enum: [running, compensating, completed, compensated, failed]}
+            customerId: {type: string}
+            total: {$ref: "#/components/schemas/Money"}
+            failure: {type: string}
+            awaiting: {type: array, items: {type: string}, description: Services whose compensation the order still waits for.}
+            createdAt: {type: string, format: date-time}
+            finishedAt: {type: string, format: date-time}
+            timeline:
+              type: array
+              items:
+                type: object
+                required: [at, source, event]
+                properties:
+                  at: {type: string, format: date-time}
+                  source: {type: string}
+                  event: {type: string}
+                  detail: {type: string}
+        OrderView:
+          type: object
+          required: [orderId, mode, status, customerId, definition, createdAt, steps, history]
+          properties:
+            orderId: {type: string}
+            mode: {type: string, enum: [orchestration]}
             status: {$ref: "#/components/schemas/SagaStatus"}
             customerId: {type: string}
             total: {$ref: "#/components/schemas/Money"}
