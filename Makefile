@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: setup build up up-release test bench-kafka clean
+.PHONY: setup build up up-release test bench-kafka compare clean
 
 setup:
 	@bash scripts/setup.sh
@@ -26,6 +26,12 @@ test: setup
 bench-kafka: setup
 	$(SWIFT) build -c release --product ensemble
 	@bash scripts/bench-kafka.sh
+
+# The same workload orchestrated and choreographed on a release stack of its own;
+# writes Docs/comparison.md (tables, latency chart, reading).
+compare: setup
+	$(SWIFT) build -c release --product ensemble
+	@bash scripts/compare.sh
 
 clean:
 	rm -rf .build .ensemble/data

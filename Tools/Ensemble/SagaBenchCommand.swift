@@ -209,11 +209,20 @@ final class OutcomeWaiter: Sendable {
         var waiting: [String: (ContinuousClock.Instant, CheckedContinuation<Void, Never>)] = [:]
         var arrived: [String: (String, ContinuousClock.Instant)] = [:]
         var outcomes: [Outcome] = []
+        var byOrder: [String: Outcome] = [:]
+
+        mutating func record(_ order: String, _ outcome: Outcome) {
+            outcomes.append(outcome)
+            byOrder[order] = outcome
+        }
     }
 
     private let state = Mutex(State())
 
     var outcomes: [Outcome] { state.withLock { $0.outcomes } }
+
+    /// What `wait` saw for `order`.
+    func outcome(of order: String) -> Outcome? { state.withLock { $0.byOrder[order] } }
 
     func finish(_ order: String, as status: String) {
         let now = ContinuousClock.now
@@ -222,7 +231,7 @@ final class OutcomeWaiter: Sendable {
                 state.arrived[order] = (status, now)
                 return nil
             }
-            state.outcomes.append(Outcome(status: status, latency: now - sent))
+            state.record(order, Outcome(status: status, latency: now - sent))
             return continuation
         }
         continuation?.resume()
@@ -234,7 +243,7 @@ final class OutcomeWaiter: Sendable {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let early = self.state.withLock { state -> Bool in
                         if let (status, at) = state.arrived.removeValue(forKey: order) {
-                            state.outcomes.append(Outcome(status: status, latency: at - sentAt))
+                            state.record(order, Outcome(status: status, latency: at - sentAt))
                             return true
                         }
                         state.waiting[order] = (sentAt, continuation)
@@ -247,7 +256,7 @@ final class OutcomeWaiter: Sendable {
                 try? await Task.sleep(for: timeout)
                 let continuation = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
                     guard let (_, continuation) = state.waiting.removeValue(forKey: order) else { return nil }
-                    state.outcomes.append(Outcome(status: "unfinished", latency: nil))
+                    state.record(order, Outcome(status: "unfinished", latency: nil))
                     return continuation
                 }
                 continuation?.resume()

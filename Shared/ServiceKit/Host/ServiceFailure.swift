@@ -7,12 +7,20 @@ import ServiceLifecycle
 public final class ServiceFailure: Sendable {
     private let latch = Latch()
     private let reason = Mutex<String?>(nil)
+    private let downFor = Mutex<Duration?>(nil)
 
     public init() {}
 
     public func fail(_ why: String) {
         reason.withLock { if $0 == nil { $0 = why } }
         latch.open()
+    }
+
+    /// Stops the service on purpose for `duration` (`POST /admin/stop`, the comparison's
+    /// failure run): its supervisor restarts it once the time is up.
+    public func stop(for duration: Duration, _ why: String) {
+        downFor.withLock { if $0 == nil { $0 = duration } }
+        fail(why)
     }
 
     public var hasFailed: Bool { latch.isOpen }
@@ -28,7 +36,17 @@ public final class ServiceFailure: Sendable {
                 await failure.latch.wait()
             }
             guard failure.hasFailed else { return }
-            throw ServiceKitError(code: .serviceFailed, message: failure.reason.withLock { $0 } ?? "the service failed")
+            let reason = failure.reason.withLock { $0 } ?? "the service failed"
+            if let duration = failure.downFor.withLock({ $0 }) { throw ServiceStopped(reason: reason, downFor: duration) }
+            throw ServiceKitError(code: .serviceFailed, message: reason)
         }
     }
+}
+
+/// A service stopped on purpose for a while (not a failure): its supervisor waits
+/// `downFor` before starting it again.
+public struct ServiceStopped: Error, CustomStringConvertible {
+    public let reason: String
+    public let downFor: Duration
+    public var description: String { reason }
 }

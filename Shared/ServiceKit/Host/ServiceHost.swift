@@ -44,6 +44,33 @@ public final class ServiceHost {
         self.relay = OutboxRelay(database: database, bus: bus, service: name.rawValue, logger: logger)
         self.router = ServiceHTTPServer.makeRouter(health: health, metrics: metrics)
         self.faults = FaultInjector(plan: settings.faults, logger: logger, crash: failure.map(FaultInjector.stopService) ?? FaultInjector.exitProcess)
+        if let failure { Self.addStopRoute(to: router, failure: failure, name: name, logger: logger) }
+    }
+
+    /// `POST /admin/stop?seconds=N` (1-60, default 5) stops this service — consumers, relay,
+    /// HTTP server — for N seconds, then its supervisor starts it again: a participant
+    /// that goes away mid-run, on demand (`ensemble bench compare` uses it). Only in a
+    /// process that supervises its services (`ensemble up`); a service alone in its process
+    /// is stopped by stopping the process.
+    static func addStopRoute(to router: Router<BasicRequestContext>, failure: ServiceFailure, name: ServiceName, logger: Logger) {
+        router.post("admin/stop") { request, _ -> Response in
+            let text = request.uri.queryParameters["seconds"].map(String.init) ?? "5"
+            guard let seconds = Int(text), (1...60).contains(seconds) else {
+                throw APIError.badRequest("seconds must be a whole number from 1 to 60", code: "invalid-parameter")
+            }
+            logger.warning("service stop requested", metadata: [LogKey.restartIn: "\(seconds) s"])
+            // Answer first: the HTTP server stops with the service.
+            Task {
+                try? await Task.sleep(for: .milliseconds(50))
+                failure.stop(for: .seconds(seconds), "stopped for \(seconds) s by POST /admin/stop")
+            }
+            return try ServiceHTTPServer.jsonResponse(.accepted, StopAccepted(service: name.rawValue, seconds: seconds))
+        }
+    }
+
+    struct StopAccepted: Codable {
+        var service: String
+        var seconds: Int
     }
 
     /// Opens `service`: its database (`database`, or the one `DATABASE_URL` / the data

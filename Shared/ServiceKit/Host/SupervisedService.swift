@@ -41,6 +41,10 @@ public struct SupervisedService: Service {
                 // A part that returns on its own is a failure too, unless the process is stopping.
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 throw ServiceKitError(code: .serviceFailed, message: "\(name) stopped by itself")
+            } catch let stopped as ServiceStopped {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                logger.warning("service stopped on purpose; starting it again later", metadata: [LogKey.reason: "\(stopped.reason)", LogKey.restartIn: "\(stopped.downFor)"])
+                await Self.sleep(stopped.downFor)
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 if ContinuousClock.now - started >= policy.healthyAfter { failures = 0 }

@@ -85,7 +85,7 @@ public final class SagaRunner: Sendable {
             if let key = idempotencyKey { try await SagaStore.remember(key: key, order: orderID, in: sql) }
             let placed = try Envelope(OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo), correlationID: orderID)
             let (breakerEvents, transitions) = try await Self.saveBreakers(engine.breakers, topics: topics, in: sql)
-            try await Outbox.add([OutboxMessage(placed, topic: topics.events("orders"))] + (try Self.outbox(commands, saga: saga, topics: topics)) + breakerEvents, in: sql)
+            try await Outbox.add([OutboxMessage(placed, topic: topics.events("orders"))] + (try Self.outbox(commands, saga: saga, topics: topics, causedBy: placed.messageID)) + breakerEvents, in: sql)
             return (orderID, true, transitions)
         }
         report(result.2)
@@ -214,7 +214,7 @@ public final class SagaRunner: Sendable {
             case .failure(let error): return (.failure(error), nil, [], [])
             }
             let (breakerEvents, transitions) = try await Self.saveBreakers(self.engine.breakers, topics: topics, in: sql)
-            var messages = try Self.outbox(commands, saga: saga, topics: topics) + breakerEvents
+            var messages = try Self.outbox(commands, saga: saga, topics: topics, causedBy: envelope?.messageID) + breakerEvents
             let stuck = definition.steps.compactMap { step -> StuckStep? in
                 guard let state = saga.steps[step.id], let since = state.stuckSince, before.steps[step.id]?.stuckSince == nil else { return nil }
                 let compensating = state.status == .compensating
@@ -229,7 +229,7 @@ public final class SagaRunner: Sendable {
                 ), correlationID: saga.id), topic: topics.events("orders")))
             }
             if saga.status.isFinished && !before.status.isFinished {
-                messages.append(OutboxMessage(try Self.outcomeEvent(saga), topic: topics.events("orders")))
+                messages.append(OutboxMessage(try Self.outcomeEvent(saga, causedBy: envelope?.messageID), topic: topics.events("orders")))
             }
             try await SagaStore.update(saga, in: sql)
             try await Outbox.add(messages, in: sql)
@@ -312,25 +312,27 @@ public final class SagaRunner: Sendable {
         let lastError: String
     }
 
-    static func outbox(_ commands: [OutgoingCommand], saga: SagaInstance, topics: TopicNames) throws -> [OutboxMessage] {
+    /// The commands' messages; `causedBy` is the message (a reply, `order-placed`) that led
+    /// to them, so a causal chain can be followed across the saga (timers have none).
+    static func outbox(_ commands: [OutgoingCommand], saga: SagaInstance, topics: TopicNames, causedBy: UUID? = nil) throws -> [OutboxMessage] {
         try commands.map { command in
             let envelope = try Envelope(
-                command.message, correlationID: saga.id, replyTo: topics.orchestratorReplies, key: saga.id, messageID: command.messageID
+                command.message, correlationID: saga.id, causationID: causedBy, replyTo: topics.orchestratorReplies, key: saga.id, messageID: command.messageID
             )
             return OutboxMessage(envelope, topic: topics.commands(command.participant))
         }
     }
 
-    static func outcomeEvent(_ saga: SagaInstance) throws -> Envelope {
+    static func outcomeEvent(_ saga: SagaInstance, causedBy: UUID? = nil) throws -> Envelope {
         let total = saga.data[path: "order.total"]?.string.flatMap(Money.init) ?? .zero
         let token = ConsistencyToken(orderID: saga.id, stage: .finished).text
         if saga.status == .completed {
-            return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total, consistencyToken: token), correlationID: saga.id)
+            return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total, consistencyToken: token), correlationID: saga.id, causationID: causedBy)
         }
         if saga.status == .needsAttention {
-            return try Envelope(OrderNeedsAttention(orderID: saga.id, customerID: saga.customerID, reason: saga.failure ?? "a step was refused", unfinished: saga.attention ?? [], consistencyToken: token), correlationID: saga.id)
+            return try Envelope(OrderNeedsAttention(orderID: saga.id, customerID: saga.customerID, reason: saga.failure ?? "a step was refused", unfinished: saga.attention ?? [], consistencyToken: token), correlationID: saga.id, causationID: causedBy)
         }
-        return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown", consistencyToken: token), correlationID: saga.id)
+        return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown", consistencyToken: token), correlationID: saga.id, causationID: causedBy)
     }
 }
 
