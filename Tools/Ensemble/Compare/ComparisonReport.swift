@@ -76,7 +76,7 @@ struct ComparisonReport {
         var lines = [
             "Throughput: choreography completed \(format(choreographed.completedPerSecond, 1)) orders/s, orchestration \(format(orchestrated.completedPerSecond, 1)) (\(ratio(choreographed.completedPerSecond, orchestrated.completedPerSecond)) the orchestrated rate).",
             "Latency: the median order took \(format(choreographed.latencyP50Milliseconds, 1)) ms choreographed and \(format(orchestrated.latencyP50Milliseconds, 1)) ms orchestrated; at p99, \(format(choreographed.latencyP99Milliseconds, 1)) and \(format(orchestrated.latencyP99Milliseconds, 1)) ms.",
-            "Traffic: \(format(choreographed.messagesPerOrder, 1)) Kafka messages (\(format(choreographed.bytesPerOrder, 0)) bytes) per choreographed order against \(format(orchestrated.messagesPerOrder, 1)) (\(format(orchestrated.bytesPerOrder, 0)) bytes) orchestrated. A command and its reply are two messages in orchestration, where choreography has one event; choreography pays instead with the events that carry the order's data and with the compensation answers the tracker waits for.",
+            "Traffic: \(format(choreographed.messagesPerOrder, 1)) Kafka messages (\(format(choreographed.bytesPerOrder, 0)) bytes) per choreographed order against \(format(orchestrated.messagesPerOrder, 1)) (\(format(orchestrated.bytesPerOrder, 0)) bytes) orchestrated. Each orchestrated step is three records (the command, the reply, and the answer again as an event for the read side); a choreographed step is one event, read by every service that subscribes to it. Choreographed records are larger (\(format(choreographed.bytesPerOrder / max(choreographed.messagesPerOrder, 1), 0)) against \(format(orchestrated.bytesPerOrder / max(orchestrated.messagesPerOrder, 1), 0)) bytes on average): they carry the order's data.",
             "Hops: the happy path is \(choreographed.happyPathHops.map(String.init) ?? "?") sequential messages from order-placed to order-completed choreographed, \(orchestrated.happyPathHops.map(String.init) ?? "?") orchestrated: each orchestrated step goes to the orchestrator and back.",
         ]
         let correct = [orchestrated, choreographed] + result.interleaved
@@ -84,8 +84,12 @@ struct ComparisonReport {
             ? "Correctness: in every phase every order ended, each as its kind's rules say, nothing was captured for an order that did not complete, no reservation was left open, and the stock sold equals the orders completed."
             : "Correctness: NOT every check passed; see the `correct` rows.")
         if let o = result.failure.first(where: { $0.mode == .orchestration }), let c = result.failure.first(where: { $0.mode == .choreography }) {
-            lines.append("With \(o.stopped) stopped for \(o.stoppedSeconds) s: \(o.lost) orchestrated and \(c.lost) choreographed orders had no outcome within the bench's timeout; \(o.happyNotCompleted) orchestrated and \(c.happyNotCompleted) choreographed orders that would have completed did not; the slowest order took \(format(o.timeToTerminalMaxMilliseconds / 1000, 1)) s orchestrated and \(format(c.timeToTerminalMaxMilliseconds / 1000, 1)) s choreographed to end.")
+            let explanation = o.happyNotCompleted > c.happyNotCompleted
+                ? " Orchestrated, a step whose participant does not answer times out, is retried, falls back, and the saga compensates; choreographed, the events wait in Kafka until the participant is back, and only shipping's deadline (30 s) would end an order."
+                : ""
+            lines.append("With \(o.stopped) stopped for \(o.stoppedSeconds) s: \(o.lost) orchestrated and \(c.lost) choreographed orders had no outcome within the bench's timeout; \(o.happyNotCompleted) orchestrated and \(c.happyNotCompleted) choreographed orders that would have completed did not; the slowest order took \(format(o.timeToTerminalMaxMilliseconds / 1000, 1)) s orchestrated and \(format(c.timeToTerminalMaxMilliseconds / 1000, 1)) s choreographed to end." + explanation)
         }
+        lines.append("CPU: \(orchestrated.stackCPUMillisecondsPerOrder.map { format($0, 1) } ?? "?") ms of the stack process and \(orchestrated.brokerCPUMillisecondsPerOrder.map { format($0, 1) } ?? "?") ms of the broker per orchestrated order, \(choreographed.stackCPUMillisecondsPerOrder.map { format($0, 1) } ?? "?") and \(choreographed.brokerCPUMillisecondsPerOrder.map { format($0, 1) } ?? "?") ms per choreographed one. The handler times per service are wall time, waits for each service's database included; the aggregator's (the same read side in both modes) is mostly that.")
         lines.append("Structure: orchestrated, each participant reads one topic (its commands) and the checkout's order, rules and premium-shipping decision live in one versioned definition; choreographed, the flow is spread over the services' subscriptions (shipping reads four topics), the shipping rule lives in shipping, and inserting a step after verification changes \(result.structure.changeToAddStepAfterVerification[CheckoutMode.choreography.rawValue]?.count ?? 0) services instead of one definition.")
         return lines
     }
@@ -93,7 +97,7 @@ struct ComparisonReport {
     /// Cumulative distribution of end-to-end latency, one line per mode.
     var chart: String {
         let series = CheckoutMode.allCases.compactMap { mode in result.run(result.sequential, mode).map { (mode, $0.latencies) } }
-        let width = 720.0, height = 360.0, left = 60.0, right = 20.0, top = 40.0, bottom = 50.0
+        let width = 720.0, height = 360.0, left = 60.0, right = 40.0, top = 40.0, bottom = 50.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let p99 = series.map { Percentile.of($0.1, 0.99) }.max() ?? 1
         let xMax = max(1, Self.niceCeiling(p99 * 1.1))
@@ -126,7 +130,7 @@ struct ComparisonReport {
             points.append("\(f(x(latencies.last!))),\(f(y(1)))")
             let color = colors[mode] ?? "#333"
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
-            let legendY = top + 16 + Double(index) * 18
+            let legendY = top + plotHeight - 36 + Double(index) * 18
             svg += "<line x1=\"\(f(left + plotWidth - 190))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth - 166))\" y2=\"\(f(legendY - 4))\" stroke=\"\(color)\" stroke-width=\"3\"/>\n"
             svg += "<text x=\"\(f(left + plotWidth - 160))\" y=\"\(f(legendY))\">\(mode.rawValue), p50 \(format(Percentile.of(latencies, 0.5), 0)) ms</text>\n"
         }
@@ -136,11 +140,11 @@ struct ComparisonReport {
 
     private func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
-    /// 1, 2 or 5 times a power of ten, at least `value`.
+    /// A round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten) at least `value`.
     static func niceCeiling(_ value: Double) -> Double {
         guard value > 0 else { return 1 }
         let power = pow(10, floor(log10(value)))
-        for multiple in [1.0, 2, 5, 10] where multiple * power >= value { return multiple * power }
+        for multiple in [1.0, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10] where multiple * power >= value { return multiple * power }
         return 10 * power
     }
 }

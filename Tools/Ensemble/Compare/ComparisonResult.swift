@@ -118,7 +118,7 @@ struct ComparisonResult: Codable, Sendable {
             rows.append(row("CPU per order: stack / broker") { run in
                 "\(run.stackCPUMillisecondsPerOrder.map { format($0, 2) } ?? "?") / \(run.brokerCPUMillisecondsPerOrder.map { format($0, 2) } ?? "?") ms"
             })
-            rows.append(row("handler time per order, by service") { run in
+            rows.append(row("handler wall time per order, by service") { run in
                 (run.handlerMillisecondsPerOrder ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value, 2))" }.joined(separator: ", ") + " ms"
             })
         }
