@@ -18,12 +18,13 @@ struct APIFixture {
     let tracker: ChoreographyTracker
     let relay: OutboxRelay
     let bus: InMemoryMessageBus
+    let database: any Database
     let router: Router<BasicRequestContext>
 
-    init() async throws {
+    init(choreography: Bool = true) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        let database = try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite").path, logger: logger)
+        database = try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite").path, logger: logger)
         try await Migrator.migrate(database, Storage.messagingMigrations + OrchestratorService().migrations, logger: logger)
         bus = InMemoryMessageBus()
         relay = OutboxRelay(database: database, bus: bus, service: "orchestrator", logger: logger)
@@ -31,7 +32,7 @@ struct APIFixture {
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
         router = ServiceHTTPServer.makeRouter(health: HealthState(), metrics: nil)
         tracker = ChoreographyTracker(database: database, relay: relay, topics: .standard, logger: logger)
-        OrchestratorService.addRoutes(to: router, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration))
+        OrchestratorService.addRoutes(to: router, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration, choreography: choreography))
     }
 
     static let order = #"{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111 1111 1111 1111"}, "shipTo": {"name": "Bob", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}"#
@@ -107,6 +108,24 @@ struct OrderAPITests {
             #expect(ids[0] == ids[1])
         }
         #expect(try await fixture.runner.sagas(status: nil, customer: nil, limit: 10, offset: 0).count == 1)
+    }
+
+    @Test("with CHOREOGRAPHY=off a choreographed order is a 409 naming the setting, and nothing is announced")
+    func choreographyOff() async throws {
+        let fixture = try await APIFixture(choreography: false)
+        let body = APIFixture.order.replacingOccurrences(of: #""customerId""#, with: #""mode": "choreography", "customerId""#)
+        try await Application(router: fixture.router).test(.router) { client in
+            try await client.execute(uri: "/orders", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .conflict)
+                let error = try #require(try APIFixture.json(response.body)["error"] as? [String: String])
+                #expect(error["code"] == "choreography-off")
+                #expect(error["message"]?.contains("CHOREOGRAPHY=off") == true)
+            }
+            try await client.execute(uri: "/orders", method: .post, body: ByteBuffer(string: APIFixture.order)) { response in
+                #expect(response.status == .accepted)
+            }
+        }
+        #expect(try await fixture.database.read { try await ChoreographyStore.counts(in: $0) }.isEmpty)
     }
 
     @Test("orders list by status and customer; unknown orders are 404")

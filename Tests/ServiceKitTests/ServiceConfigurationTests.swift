@@ -72,4 +72,17 @@ struct ServiceConfigurationTests {
         #expect(error?.code == .invalidConfiguration)
         #expect(error?.message.hasPrefix("\(variable)=") == true)
     }
+
+    @Test("CHOREOGRAPHY is on unless set to off, and anything else is refused by name")
+    func choreographySwitch() throws {
+        func settings(_ environment: [String: String]) throws(ServiceKitError) -> HostSettings {
+            let reader = ConfigReader(providers: [EnvironmentVariablesProvider(environmentVariables: environment)])
+            return try HostSettings.read("payment", defaultPort: 8082, reader: reader, shared: true)
+        }
+        #expect(try settings([:]).choreography)
+        #expect(try settings(["CHOREOGRAPHY": "on"]).choreography)
+        #expect(try !settings(["CHOREOGRAPHY": "off"]).choreography)
+        let error = #expect(throws: ServiceKitError.self) { try settings(["CHOREOGRAPHY": "maybe"]) }
+        #expect(error?.message.hasPrefix("CHOREOGRAPHY=") == true)
+    }
 }

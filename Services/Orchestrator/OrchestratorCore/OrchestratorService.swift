@@ -59,15 +59,19 @@ public struct OrchestratorService: HostedService {
         host.add(SagaTimerService(runner: runner, consuming: consuming, logger: host.logger))
 
         let tracker = ChoreographyTracker(database: host.database, relay: host.relay, topics: host.topics, logger: host.logger)
-        var events = MessageRouter()
-        for type in EventCatalog.all where ChoreographyTracker.sources.contains(type.source) {
-            events.on(messageType: type.messageType) { envelope in try await tracker.apply(envelope) }
+        if host.settings.choreography {
+            var events = MessageRouter()
+            for type in EventCatalog.all where ChoreographyTracker.sources.contains(type.source) {
+                events.on(messageType: type.messageType) { envelope in try await tracker.apply(envelope) }
+            }
+            host.consume(
+                Subscription(groupID: host.topics.group("ensemble-orchestrator-choreography"), topics: ChoreographyTracker.sources.map(host.topics.events)),
+                router: events, name: "orchestrator-choreography"
+            )
+        } else if defaultMode == .choreography {
+            throw ServiceKitError.invalid("ORDER_MODE", "choreography", expected: "orchestration while CHOREOGRAPHY=off")
         }
-        host.consume(
-            Subscription(groupID: host.topics.group("ensemble-orchestrator-choreography"), topics: ChoreographyTracker.sources.map(host.topics.events)),
-            router: events, name: "orchestrator-choreography"
-        )
-        let intake = OrderIntake(runner: runner, tracker: tracker, defaultMode: defaultMode)
+        let intake = OrderIntake(runner: runner, tracker: tracker, defaultMode: defaultMode, choreography: host.settings.choreography)
         Self.addRoutes(to: host.router, intake: intake)
         return intake
     }

@@ -8,11 +8,15 @@ public struct OrderIntake: Sendable {
     public let runner: SagaRunner
     public let tracker: ChoreographyTracker
     public let defaultMode: CheckoutMode
+    /// Whether the stack runs the choreography (`CHOREOGRAPHY`); when off, a choreographed
+    /// order is refused instead of waiting for services that do not react.
+    public let choreography: Bool
 
-    public init(runner: SagaRunner, tracker: ChoreographyTracker, defaultMode: CheckoutMode) {
+    public init(runner: SagaRunner, tracker: ChoreographyTracker, defaultMode: CheckoutMode, choreography: Bool = true) {
         self.runner = runner
         self.tracker = tracker
         self.defaultMode = defaultMode
+        self.choreography = choreography
     }
 
     public func place(_ request: OrderRequest, idempotencyKey: String?) async throws -> (orderID: String, created: Bool, mode: CheckoutMode) {
@@ -22,8 +26,14 @@ public struct OrderIntake: Sendable {
             let (id, created) = try await runner.place(request, idempotencyKey: idempotencyKey)
             return (id, created, mode)
         case .choreography:
+            guard choreography else { throw ChoreographyOff() }
             let (id, created) = try await tracker.place(request, idempotencyKey: idempotencyKey)
             return (id, created, mode)
         }
     }
+}
+
+/// A choreographed order placed while `CHOREOGRAPHY=off`.
+public struct ChoreographyOff: Error, CustomStringConvertible {
+    public var description: String { "choreography is off on this stack (CHOREOGRAPHY=off); place the order without \"mode\" or with \"mode\": \"orchestration\"" }
 }

@@ -43,8 +43,16 @@ extension ParticipantContext {
         let executor = self.executor
         let database = self.database
         let service = self.name
-        router.on(E.self) { event, envelope in
+        // The flow is checked before the body is decoded: most events on these topics
+        // belong to orchestrated orders and are passed over.
+        router.on(messageType: E.messageType) { envelope in
             guard envelope.flow == ChoreographyCatalog.flow else { return }
+            let event: E
+            do {
+                event = try envelope.decode(E.self)
+            } catch {
+                throw MessageRejection("\(error)")
+            }
             let seen = try await database.read { try await Inbox.replies(for: envelope.messageID, in: $0) != nil }
             let prepared = seen ? nil : try await prepare(event, envelope)
             try await executor.execute(event, envelope: envelope) { event, sql in

@@ -42,7 +42,7 @@ extension Participant {
         host.consume(Subscription(groupID: host.topics.group("ensemble-\(name)"), topics: [host.topics.commands(name)]), router: commands)
         var reactions = MessageRouter()
         self.reactions(context, router: &reactions)
-        if !reactions.messageTypes.isEmpty {
+        if host.settings.choreography, !reactions.messageTypes.isEmpty {
             let sources = ChoreographyCatalog.sources(of: name)
             reactions.passOtherEvents(from: sources)
             host.consume(
@@ -50,7 +50,9 @@ extension Participant {
                 router: reactions, name: "\(name)-choreography"
             )
         }
-        for service in background(context) { host.add(service) }
+        if host.settings.choreography {
+            for service in background(context) { host.add(service) }
+        }
         routes(context, router: host.router)
         return context
     }

@@ -16,7 +16,13 @@ extension OrchestratorService {
             if let key, key.isEmpty || key.count > 200 {
                 throw APIError.badRequest("the Idempotency-Key header must be 1-200 characters", code: "invalid-idempotency-key")
             }
-            let (orderID, created, mode) = try await intake.place(order, idempotencyKey: key)
+            let placed: (orderID: String, created: Bool, mode: CheckoutMode)
+            do {
+                placed = try await intake.place(order, idempotencyKey: key)
+            } catch let off as ChoreographyOff {
+                throw APIError(.conflict, code: "choreography-off", message: off.description)
+            }
+            let (orderID, created, mode) = placed
             let url = "/orders/\(orderID)"
             let accepted = OrderAccepted(orderId: orderID, status: "running", mode: mode, url: url, consistencyToken: ConsistencyToken(orderID: orderID, stage: .placed).text)
             var response = try ServiceHTTPServer.jsonResponse(created ? .accepted : .ok, accepted)
