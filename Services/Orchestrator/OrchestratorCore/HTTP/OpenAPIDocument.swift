@@ -12,7 +12,7 @@ enum OpenAPIDocument {
     paths:
       /orders:
         post:
-          summary: Place an order; starts a checkout saga (orchestration) or announces it (choreography).
+          summary: Place an order; starts a checkout saga (orchestration) or announces it (choreography). 409 choreography-off when a choreographed order meets CHOREOGRAPHY=off.
           parameters:
             - name: Idempotency-Key
               in: header
@@ -28,6 +28,7 @@ enum OpenAPIDocument {
             "202": {description: Accepted; the checkout runs., headers: {Location: {schema: {type: string}}}, content: {application/json: {schema: {$ref: "#/components/schemas/OrderAccepted"}}}}
             "200": {description: The Idempotency-Key was seen before; this is its order., content: {application/json: {schema: {$ref: "#/components/schemas/OrderAccepted"}}}}
             "400": {$ref: "#/components/responses/Error"}
+            "409": {$ref: "#/components/responses/Error"}
         get:
           summary: A page of orders, newest first.
           parameters:
