@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit", from: "3.30.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.0"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -70,6 +71,11 @@ let package = Package(
             path: "Shared/MessagingTesting"
         ),
         .target(
+            name: "StorageTesting",
+            dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/StorageTesting"
+        ),
+        .target(
             name: "Storage",
             dependencies: [
                 "Kafka",
@@ -79,6 +85,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
             ],
             path: "Shared/Storage"
         ),
@@ -245,12 +252,12 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Messaging", "MessagingTesting", "Contracts"],
+            dependencies: ["StorageTesting", "Storage", "Messaging", "MessagingTesting", "Contracts"],
             path: "Tests/StorageTests"
         ),
         .testTarget(
             name: "OrchestratorTests",
-            dependencies: [
+            dependencies: ["StorageTesting", 
                 "OrchestratorCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -260,7 +267,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AggregatorTests",
-            dependencies: [
+            dependencies: ["StorageTesting", 
                 "AggregatorCore", "Contracts", "Messaging", "MessagingTesting", "ServiceKit", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -269,12 +276,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ParticipantTests",
-            dependencies: ["ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts"],
+            dependencies: ["StorageTesting", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts"],
             path: "Tests/ParticipantTests"
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: [
+            dependencies: ["StorageTesting", 
                 "Kafka", "Messaging", "Contracts", "ServiceKit", "DevTools", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SQLKit", package: "sql-kit"),

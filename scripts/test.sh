@@ -38,5 +38,27 @@ if [ -z "$BROKERS" ]; then
 fi
 echo "test: embedded broker at $BROKERS" >&2
 
+# A private PostgreSQL cluster: the storage, participant, orchestrator, aggregator and
+# in-process integration suites run a second time on it.
+PGDIR="$(mktemp -d /tmp/ensemble-pg.XXXXXX)"
+cleanup() {
+  bash scripts/postgres.sh stop "$PGDIR" || true
+  rm -rf "$PGDIR"
+  kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+POSTGRES_URL="$(bash scripts/postgres.sh start "$PGDIR" | sed -n 's/^POSTGRES_URL=//p')"
+[ -n "$POSTGRES_URL" ] || { echo "test: error: the private PostgreSQL cluster did not start" >&2; exit 1; }
+echo "test: PostgreSQL at $POSTGRES_URL" >&2
+
 export ENSEMBLE_TEST_BROKERS="$BROKERS"
-"$SWIFT" test --skip-build "$@"
+export ENSEMBLE_TEST_POSTGRES_URL="$POSTGRES_URL"
+if [ "$#" -gt 0 ]; then
+  "$SWIFT" test --skip-build "$@"
+  exit 0
+fi
+echo "test: every suite, on SQLite" >&2
+"$SWIFT" test --skip-build
+echo "test: the storage, participant, orchestrator, aggregator and integration suites, on PostgreSQL" >&2
+ENSEMBLE_TEST_DATABASE=postgresql "$SWIFT" test --skip-build \
+  --filter 'StorageTests|ParticipantTests|OrchestratorTests|AggregatorTests|IntegrationTests'

@@ -35,3 +35,33 @@ extension Database {
         }
     }
 }
+
+extension Database {
+    /// Runs `body` in a transaction that no other process holding the same `lock` runs at
+    /// the same time, each statement seeing what others committed before it (PostgreSQL:
+    /// `READ COMMITTED` with a transaction-scoped advisory lock). For work that several
+    /// instances of one service share, such as publishing the outbox. SQLite has one
+    /// writer per file already: there it is a plain transaction.
+    public func exclusively<T: Sendable>(_ lock: DatabaseLock, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard dialect == .postgresql else { return try await transaction(body) }
+        return try await autocommit { sql in
+            try await sql.raw("BEGIN").run()
+            do {
+                try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: lock.rawValue))").run()
+                let result = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+}
+
+/// The advisory locks Ensemble's instances coordinate with on a shared PostgreSQL database.
+public enum DatabaseLock: Int64, Sendable {
+    case migrations = 0x656E_7301
+    case outbox = 0x656E_7302
+    case timers = 0x656E_7303
+}

@@ -17,24 +17,27 @@ public struct Migration: Sendable {
 /// recording them in `schema_migrations`.
 public enum Migrator {
     public static func migrate(_ database: any Database, _ migrations: [Migration], logger: Logger) async throws {
-        try await database.transaction { sql in
+        // Instances of one service starting together on one PostgreSQL database take turns:
+        // the lock makes the second one find the first one's migrations applied.
+        try await database.exclusively(.migrations) { sql in
             try await sql.raw("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)").run()
         }
-        let applied = try await database.read { sql in
-            Set(try await sql.raw("SELECT name FROM schema_migrations").all().map { try $0.decode(column: "name", as: String.self) })
-        }
-        for migration in migrations where !applied.contains(migration.name) {
+        for migration in migrations {
+            let applied: Bool
             do {
-                try await database.transaction { sql in
+                applied = try await database.exclusively(.migrations) { sql in
+                    let seen = try await sql.raw("SELECT name FROM schema_migrations WHERE name = \(bind: migration.name)").first() != nil
+                    if seen { return false }
                     for statement in migration.statements(database.dialect) {
-                        try await sql.raw(SQLQueryString(statement)).run()
+                        try await sql.raw(SQLQueryString(database.dialect.adapt(statement))).run()
                     }
                     try await sql.raw("INSERT INTO schema_migrations (name, applied_at) VALUES (\(bind: migration.name), \(bind: StorageClock.now()))").run()
+                    return true
                 }
             } catch {
-                throw StorageError(code: .migrationFailed, message: "migration \(migration.name) failed: \(String(reflecting: error))")
+                throw StorageError(code: .migrationFailed, message: "migration \(migration.name) failed: \(PostgresStore.describe(error))")
             }
-            logger.info("migration applied", metadata: ["migration": "\(migration.name)"])
+            if applied { logger.info("migration applied", metadata: ["migration": "\(migration.name)"]) }
         }
     }
 }
@@ -50,5 +53,14 @@ public enum StorageClock {
     /// Reads a timestamp written by `format`.
     public static func parse(_ text: String) -> Date? {
         try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+    }
+}
+
+extension DatabaseDialect {
+    /// The schema is written once for both dialects; PostgreSQL gets `BIGINT` where it says
+    /// `INTEGER`, because SQLite's `INTEGER` holds 64 bits and PostgreSQL's only 32.
+    func adapt(_ statement: String) -> String {
+        guard self == .postgresql else { return statement }
+        return statement.replacing(/\bINTEGER\b/, with: "BIGINT")
     }
 }

@@ -61,9 +61,10 @@ public enum Outbox {
     }
 
     public static func remove(ids: [Int64], in sql: any SQLDatabase) async throws {
-        guard let first = ids.first, let last = ids.last else { return }
-        // The relay removes a contiguous prefix it has just published.
-        try await sql.raw("DELETE FROM outbox WHERE id >= \(bind: first) AND id <= \(bind: last)").run()
+        guard !ids.isEmpty else { return }
+        // By id, not by range: on PostgreSQL a lower id can commit after a higher one was
+        // read, and a range would remove it unpublished.
+        try await sql.raw("DELETE FROM outbox WHERE id IN (\(binds: ids))").run()
     }
 
     public static func count(in sql: any SQLDatabase) async throws -> Int {

@@ -69,25 +69,43 @@ public final class OutboxRelay: Service, Sendable {
     public func drain() async throws -> Int {
         var total = 0
         while true {
-            let batch = try await database.read { [batchSize] sql in
-                try await Outbox.pending(limit: batchSize, in: sql)
-            }
-            guard !batch.isEmpty else { break }
-            logger.debug("publishing outbox batch", metadata: ["count": "\(batch.count)"])
-            try await bus.publish(contentsOf: batch.map(\.message.record))
-            let ids = batch.map(\.id)
-            // One statement: the rows are published, their removal needs no transaction of its own.
-            try await database.autocommit { sql in
-                try await Outbox.remove(ids: ids, in: sql)
-            }
-            total += batch.count
-            published.increment(by: batch.count)
-            if batch.count < batchSize {
-                backlog.record(0)
-                return total
-            }
+            let count = try await database.dialect == .postgresql ? publishShared() : publishOwn()
+            total += count
+            published.increment(by: count)
+            if count < batchSize { break }
         }
         backlog.record(0)
         return total
+    }
+
+    /// One batch from a database only this process writes to (SQLite): read, publish, then
+    /// remove, without holding the writer while the bus answers.
+    private func publishOwn() async throws -> Int {
+        let batch = try await database.read { [batchSize] sql in
+            try await Outbox.pending(limit: batchSize, in: sql)
+        }
+        guard !batch.isEmpty else { return 0 }
+        logger.debug("publishing outbox batch", metadata: ["count": "\(batch.count)"])
+        try await bus.publish(contentsOf: batch.map(\.message.record))
+        let ids = batch.map(\.id)
+        // One statement: the rows are published, their removal needs no transaction of its own.
+        try await database.autocommit { sql in
+            try await Outbox.remove(ids: ids, in: sql)
+        }
+        return batch.count
+    }
+
+    /// One batch from a database several instances share (PostgreSQL): the relays take
+    /// turns under an advisory lock, so a row is published by one relay and removed in the
+    /// same transaction; one that dies before its commit leaves the rows to the next.
+    private func publishShared() async throws -> Int {
+        try await database.exclusively(.outbox) { [batchSize, bus, logger] sql in
+            let batch = try await Outbox.pending(limit: batchSize, in: sql)
+            guard !batch.isEmpty else { return 0 }
+            logger.debug("publishing outbox batch", metadata: ["count": "\(batch.count)"])
+            try await bus.publish(contentsOf: batch.map(\.message.record))
+            try await Outbox.remove(ids: batch.map(\.id), in: sql)
+            return batch.count
+        }
     }
 }

@@ -8,6 +8,7 @@ import ServiceKit
 import Yams
 import Messaging
 import Storage
+import StorageTesting
 import Testing
 
 /// Events as the services publish them, with the topic positions a consumer would see.
@@ -30,8 +31,7 @@ struct EventLog {
 func freshStore(rules: MergeRules = .standard) async throws -> ProjectionStore {
     var logger = Logger(label: "test")
     logger.logLevel = .error
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("aggregator-\(UUID().uuidString).sqlite").path
-    let database = try await SQLiteStore.open(path: path, logger: logger)
+    let database = try await TestDatabase.open("aggregator", logger: logger)
     try await Migrator.migrate(database, [ProjectionTables.migration], logger: logger)
     return ProjectionStore(database: database, rules: rules)
 }
@@ -187,7 +187,7 @@ struct AggregatorAPITests {
     func openAPI() async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        let database = try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("agg-api-\(UUID().uuidString).sqlite").path, logger: logger)
+        let database = try await TestDatabase.open("aggapi", logger: logger)
         let service = AggregatorService(settings: .init(watchWatermarks: false))
         let (host, _) = try await ServiceHost.open(service, settings: HostSettings(service: ServiceConfiguration(serviceName: "aggregator", httpPort: 0)),
                                                   database: database, bus: InMemoryMessageBus(), metrics: nil, logger: logger)

@@ -10,6 +10,7 @@ import SQLKit
 import ServiceKit
 import ShippingCore
 import Storage
+import StorageTesting
 import Testing
 
 /// One participant over the real broker, on its own topics and a temporary database.
@@ -19,7 +20,7 @@ struct KafkaParticipant: Sendable {
     let replies: String
     let producer: KafkaProducer
     let bus: KafkaMessageBus
-    let databasePath: String
+    let database: @Sendable () async throws -> any Database
 
     init(_ name: ServiceName) async throws {
         self.name = name
@@ -33,7 +34,7 @@ struct KafkaParticipant: Sendable {
         let client = try TestBroker.client()
         producer = try KafkaProducer(configuration: .init(client: client), logger: TestBroker.logger)
         bus = KafkaMessageBus(producer: producer, consumerDefaults: KafkaConsumerConfiguration(client: client, groupID: "unused", consumption: .subscribe([])), logger: TestBroker.logger)
-        databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("\(run).sqlite").path
+        database = TestDatabase.reopenable(run, logger: TestBroker.logger)
     }
 
     var commandsTopic: String { settings.topics.commands(name) }
@@ -50,8 +51,8 @@ struct KafkaParticipant: Sendable {
 
     /// Opens the service on its database and runs its consumer (and relay, unless told not to)
     /// while `body` runs.
-    func running<T: Sendable>(relay runRelay: Bool = true, _ body: @Sendable (SQLiteStore) async throws -> T) async throws -> T {
-        let database = try await SQLiteStore.open(path: databasePath, logger: TestBroker.logger)
+    func running<T: Sendable>(relay runRelay: Bool = true, _ body: @Sendable (any Database) async throws -> T) async throws -> T {
+        let database = try await self.database()
         let host = try await ServiceHost.open(participant, settings: settings, database: database, bus: bus, metrics: nil, logger: TestBroker.logger).host
         let relay = host.relay
         let consumer = try #require(host.consumers.first)

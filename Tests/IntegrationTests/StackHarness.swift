@@ -10,6 +10,7 @@ import ProfileCore
 import SQLKit
 import ServiceKit
 import ServiceLifecycle
+import StorageTesting
 import ShippingCore
 import Storage
 import Testing
@@ -63,6 +64,7 @@ struct StackHarness: Sendable {
     ) async throws -> (ParticipantContext, [any Service], HealthState) {
         var settings = HostSettings(service: configuration, faults: faults, topics: topics)
         settings.service.httpPort = 0
+        settings.service.databaseURL = try await TestDatabase.serviceURL(topics.prefix + participant.name.rawValue)
         let state = HealthState()
         let (host, context) = try await ServiceHost.open(participant, settings: settings, bus: kafka.bus, health: state, metrics: nil, logger: TestBroker.logger)
         return (context, host.services(), state)
@@ -76,6 +78,7 @@ struct StackHarness: Sendable {
     func openOrchestrator(breakers: CircuitBreakers = CircuitBreakers()) async throws -> (OrchestratorHandle, HealthState) {
         var settings = HostSettings(service: configuration, topics: topics)
         settings.service.httpPort = 0
+        settings.service.databaseURL = try await TestDatabase.serviceURL(topics.prefix + "orchestrator")
         let health = HealthState()
         let (host, intake) = try await ServiceHost.open(OrchestratorService(breakers: breakers), settings: settings, bus: kafka.bus, health: health, metrics: nil, logger: TestBroker.logger)
         return (OrchestratorHandle(intake: intake, services: host.services()), health)

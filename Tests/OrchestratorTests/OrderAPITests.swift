@@ -9,6 +9,7 @@ import MessagingTesting
 @testable import OrchestratorCore
 import ServiceKit
 import Storage
+import StorageTesting
 import Testing
 import Yams
 
@@ -24,7 +25,7 @@ struct APIFixture {
     init(choreography: Bool = true) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        database = try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString).sqlite").path, logger: logger)
+        database = try await TestDatabase.open("api", logger: logger)
         try await Migrator.migrate(database, Storage.messagingMigrations + OrchestratorService().migrations, logger: logger)
         bus = InMemoryMessageBus()
         relay = OutboxRelay(database: database, bus: bus, service: "orchestrator", logger: logger)

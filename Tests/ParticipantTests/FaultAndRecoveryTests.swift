@@ -6,6 +6,7 @@ import MessagingTesting
 import ProfileCore
 import ServiceKit
 import Storage
+import StorageTesting
 import Synchronization
 import Testing
 
@@ -51,10 +52,9 @@ struct FaultAndRecoveryTests {
 
     @Test("a service stopped after its transaction, before publishing, publishes the reply after restart")
     func outboxSurvivesRestart() async throws {
-        let path = Harness.temporaryDatabasePath()
+        let database = TestDatabase.reopenable("restart")
         let bus = InMemoryMessageBus()
-        let logger = Logger(label: "test")
-        let first = try await Harness.make(ProfileService(), database: try await SQLiteStore.open(path: path, logger: logger), bus: bus)
+        let first = try await Harness.make(ProfileService(), database: try await database(), bus: bus)
         // Run only the consumer: the outcome is committed in the outbox, nothing is published.
         let command = try await first.running(relay: false) { harness in
             let before = try await harness.outboxCount()
@@ -66,7 +66,7 @@ struct FaultAndRecoveryTests {
         try await first.database.close()
 
         // A new process on the same database: the relay publishes what was left.
-        let second = try await Harness.make(ProfileService(), database: try await SQLiteStore.open(path: path, logger: logger), bus: bus)
+        let second = try await Harness.make(ProfileService(), database: try await database(), bus: bus)
         try await second.running { harness in
             let reply = try await harness.reply(to: command, as: CustomerVerified.self)
             #expect(reply.tier == .premium)

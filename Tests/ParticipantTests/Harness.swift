@@ -5,13 +5,14 @@ import Messaging
 import MessagingTesting
 import ServiceKit
 import Storage
+import StorageTesting
 import Testing
 
 /// Runs one participant over the in-memory bus with a temporary SQLite file.
 struct Harness: Sendable {
     static let replies = "test.replies"
     let bus: InMemoryMessageBus
-    let database: SQLiteStore
+    let database: any Database
     let relay: OutboxRelay
     let consumer: MessageConsumer
     /// The consumer of the events the service reacts to in the choreographed checkout.
@@ -24,10 +25,10 @@ struct Harness: Sendable {
     var eventsTopic: String { topics.events(name) }
     var groupID: String { topics.group("ensemble-\(name)") }
 
-    static func make(_ participant: some Participant, faults: FaultPlan = .none, database: SQLiteStore? = nil, bus: InMemoryMessageBus = InMemoryMessageBus()) async throws -> Harness {
+    static func make(_ participant: some Participant, faults: FaultPlan = .none, database: (any Database)? = nil, bus: InMemoryMessageBus = InMemoryMessageBus()) async throws -> Harness {
         var logger = Logger(label: "test.\(participant.name)")
         logger.logLevel = .error
-        let database = if let database { database } else { try await SQLiteStore.open(path: temporaryDatabasePath(), logger: logger) }
+        let database = if let database { database } else { try await TestDatabase.open("participant", logger: logger) }
         var settings = HostSettings(service: ServiceConfiguration(serviceName: participant.name.rawValue, httpPort: 0), faults: faults)
         settings.service.logLevel = .error
         let (host, context) = try await ServiceHost.open(participant, settings: settings, database: database, bus: bus, metrics: nil, logger: logger)

@@ -2,12 +2,13 @@ import Foundation
 import Logging
 import SQLKit
 import Storage
+import StorageTesting
 import Testing
 
-@Suite("SQLite store and migrations")
+@Suite("Storage and migrations (SQLite, or PostgreSQL with ENSEMBLE_TEST_DATABASE=postgresql)")
 struct StorageTests {
-    private func open() async throws -> SQLiteStore {
-        try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString).sqlite").path, logger: Logger(label: "test"))
+    private func open() async throws -> any Database {
+        try await TestDatabase.open("storage")
     }
 
     @Test("a transaction that throws leaves nothing behind")

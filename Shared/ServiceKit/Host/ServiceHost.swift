@@ -145,13 +145,13 @@ public final class ServiceHost {
         return (failure.map { [$0.watcher] } ?? []) + [relay] + parts.withLock { $0 } + [http]
     }
 
-    /// The database `DATABASE_URL` names, or `<data directory>/<name>.sqlite`.
+    /// The database `DATABASE_URL` names (`sqlite://` or `postgres://`), or `<data directory>/<name>.sqlite`.
     public static func openDatabase(_ name: ServiceName, settings: ServiceConfiguration, logger: Logger) async throws -> any Database {
         if let url = settings.databaseURL {
             if url.hasPrefix("sqlite://") {
                 return try await SQLiteStore.open(path: String(url.dropFirst("sqlite://".count)), logger: logger)
             }
-            throw ServiceKitError(code: .invalidConfiguration, message: "\(name): PostgreSQL (\(url.split(separator: "@").last ?? "")) is not supported by this build yet; unset DATABASE_URL to use SQLite under \(settings.dataDirectory)")
+            return try await PostgresStore.open(url: url, logger: logger)
         }
         return try await SQLiteStore.open(path: "\(settings.dataDirectory)/\(name).sqlite", logger: logger)
     }

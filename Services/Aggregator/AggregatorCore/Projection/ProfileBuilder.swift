@@ -61,8 +61,8 @@ struct ProfileBuilder: Sendable {
             allCounts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
         }
         let sums = try await sql.raw("""
-        SELECT COALESCE(SUM(p.authorized_minor), 0) AS a, COALESCE(SUM(p.captured_minor), 0) AS c, COALESCE(SUM(p.voided_minor), 0) AS v,
-               COALESCE(SUM(p.refunded_minor), 0) AS r, MAX(p.authorized_at) AS last_payment
+        SELECT CAST(COALESCE(SUM(p.authorized_minor), 0) AS BIGINT) AS a, CAST(COALESCE(SUM(p.captured_minor), 0) AS BIGINT) AS c, CAST(COALESCE(SUM(p.voided_minor), 0) AS BIGINT) AS v,
+               CAST(COALESCE(SUM(p.refunded_minor), 0) AS BIGINT) AS r, MAX(p.authorized_at) AS last_payment
         FROM \(unsafeRaw: tables.payments) p JOIN \(unsafeRaw: tables.orders) o ON o.order_id = p.order_id WHERE o.customer_id = \(bind: id)
         """).first()
         let latest = try await sql.raw("SELECT MAX(placed_at) AS placed, MAX(status_at) AS status FROM \(unsafeRaw: tables.orders) WHERE customer_id = \(bind: id)").first()

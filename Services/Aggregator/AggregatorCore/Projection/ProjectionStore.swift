@@ -74,11 +74,12 @@ struct ProjectionStore: Sendable {
             try await sql.raw("""
             INSERT INTO \(unsafeRaw: tables.sources) (source, last_event_at, events) VALUES (\(bind: source), \(bind: StorageClock.format(latest)), \(bind: count))
             ON CONFLICT (source) DO UPDATE SET events = \(unsafeRaw: tables.sources).events + excluded.events,
-                last_event_at = MAX(\(unsafeRaw: tables.sources).last_event_at, excluded.last_event_at)
+                last_event_at = CASE WHEN excluded.last_event_at > \(unsafeRaw: tables.sources).last_event_at
+                    THEN excluded.last_event_at ELSE \(unsafeRaw: tables.sources).last_event_at END
             """).run()
         }
         if markDirty {
-            for id in affected.sorted() { try await sql.raw("INSERT OR IGNORE INTO \(unsafeRaw: tables.dirty) (customer_id) VALUES (\(bind: id))").run() }
+            for id in affected.sorted() { try await sql.raw("INSERT INTO \(unsafeRaw: tables.dirty) (customer_id) VALUES (\(bind: id)) ON CONFLICT DO NOTHING").run() }
         }
         guard refreshProfiles, !affected.isEmpty else { return (applied, [:]) }
         return (applied, try await ProfileBuilder(tables: tables, rules: rules).refresh(affected, in: sql))
@@ -189,10 +190,10 @@ struct ProjectionStore: Sendable {
             SELECT substr(placed_at, 1, 16) AS minute, COUNT(*) AS n FROM \(unsafeRaw: tables.orders)
             WHERE placed_at >= \(bind: since) GROUP BY minute ORDER BY minute
             """).all().map { Dashboard.MinuteCount(minute: try $0.decode(column: "minute", as: String.self), orders: try $0.decode(column: "n", as: Int.self)) }
-            let money = try await sql.raw("SELECT COALESCE(SUM(captured_minor), 0) AS captured, COALESCE(SUM(refunded_minor), 0) AS refunded FROM \(unsafeRaw: tables.payments)").first()
+            let money = try await sql.raw("SELECT CAST(COALESCE(SUM(captured_minor), 0) AS BIGINT) AS captured, CAST(COALESCE(SUM(refunded_minor), 0) AS BIGINT) AS refunded FROM \(unsafeRaw: tables.payments)").first()
             let revenue = (try money?.decode(column: "captured", as: Int64.self) ?? 0) - (try money?.decode(column: "refunded", as: Int64.self) ?? 0)
             let top = try await sql.raw("""
-            SELECT l.sku, SUM(l.quantity) AS units FROM \(unsafeRaw: tables.orderLines) l JOIN \(unsafeRaw: tables.stock) s ON s.order_id = l.order_id
+            SELECT l.sku, CAST(SUM(l.quantity) AS BIGINT) AS units FROM \(unsafeRaw: tables.orderLines) l JOIN \(unsafeRaw: tables.stock) s ON s.order_id = l.order_id
             WHERE s.status = 'committed' GROUP BY l.sku ORDER BY units DESC, l.sku LIMIT 5
             """).all().map { Dashboard.SKUCount(sku: try $0.decode(column: "sku", as: String.self), units: try $0.decode(column: "units", as: Int.self)) }
             var low: [Dashboard.SKUCount] = []

@@ -56,8 +56,9 @@ struct Projector: Sendable {
             """).run()
             for (index, line) in placed.lines.enumerated() {
                 try await sql.raw("""
-                INSERT OR IGNORE INTO \(unsafeRaw: tables.orderLines) (order_id, line, sku, quantity, unit_price_minor)
+                INSERT INTO \(unsafeRaw: tables.orderLines) (order_id, line, sku, quantity, unit_price_minor)
                 VALUES (\(bind: placed.orderID), \(bind: index), \(bind: line.sku), \(bind: line.quantity), \(bind: line.unitPrice.minorUnits))
+                ON CONFLICT DO NOTHING
                 """).run()
             }
             try await timeline(envelope, order: placed.orderID, source: source, detail: "\(placed.lines.count) lines, \(placed.lines.total)", in: sql)
@@ -190,14 +191,15 @@ struct Projector: Sendable {
 
     /// Makes sure the order's payment row exists.
     private func payment(_ order: String, in sql: any SQLDatabase) async throws {
-        try await sql.raw("INSERT OR IGNORE INTO \(unsafeRaw: tables.payments) (order_id) VALUES (\(bind: order))").run()
+        try await sql.raw("INSERT INTO \(unsafeRaw: tables.payments) (order_id) VALUES (\(bind: order)) ON CONFLICT DO NOTHING").run()
     }
 
     private func timeline(_ envelope: Envelope, order: String, source: ServiceName, detail: String?, in sql: any SQLDatabase) async throws {
         try await sql.raw("""
-        INSERT OR IGNORE INTO \(unsafeRaw: tables.timeline) (message_id, order_id, at, source, type, detail)
+        INSERT INTO \(unsafeRaw: tables.timeline) (message_id, order_id, at, source, type, detail)
         VALUES (\(bind: envelope.messageID.uuidString.lowercased()), \(bind: order), \(bind: StorageClock.format(envelope.occurredAt)),
                 \(bind: source.rawValue), \(bind: envelope.messageType), \(bind: detail))
+        ON CONFLICT DO NOTHING
         """).run()
     }
 }
