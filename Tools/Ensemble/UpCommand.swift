@@ -27,6 +27,12 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Port of the embedded broker.")
     var brokerPort: Int = 9092
 
+    @Flag(help: "Run every service as its own process (the ensemble-<service> executables), supervised.")
+    var processes = false
+
+    @Option(help: "With --processes: instances of a service sharing its consumer group, e.g. payment=2,orchestrator=2.")
+    var replicas: [String] = []
+
     func run() async throws {
         let reader = options.reader()
         var configuration = try ServiceConfiguration(service: "ensemble", defaultPort: 0, reader: reader)
@@ -42,6 +48,18 @@ struct UpCommand: AsyncParsableCommand {
             services.append(embedded)
             broker = embedded
         }
+        if processes {
+            services.append(try processStack(configuration: configuration, broker: broker, logger: logger))
+            let group = ServiceGroup(configuration: .init(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+            Console.say("Ensemble stopped.")
+            return
+        }
+        guard replicas.isEmpty else { throw ValidationError("--replicas needs --processes") }
         // Build every service's settings first, so a bad value stops start-up at once.
         let all: [any HostedService] = [try OrchestratorService(reader: reader), ProfileService(), InventoryService(), try PaymentService(reader: reader), try ShippingService(reader: reader)]
         var stack = try all.map { service throws(ServiceKitError) in
@@ -76,6 +94,30 @@ struct UpCommand: AsyncParsableCommand {
         ))
         try await group.run()
         Console.say("Ensemble stopped.")
+    }
+}
+
+extension UpCommand {
+    /// The service processes, next to this executable, on the broker `configuration` names.
+    func processStack(configuration: ServiceConfiguration, broker: EmbeddedBroker?, logger: Logger) throws -> ProcessStack {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        var base = ProcessInfo.processInfo.environment
+        base["DATA_DIRECTORY"] = configuration.dataDirectory
+        base["LOG_FORMAT"] = base["LOG_FORMAT"] ?? "json"
+        let services: [(name: ServiceName, port: Int)] = [
+            (OrchestratorService.name, OrchestratorService.defaultHTTPPort), (AggregatorService.name, AggregatorService.defaultHTTPPort),
+            (.profile, ProfileService().defaultHTTPPort), (.inventory, InventoryService().defaultHTTPPort),
+            (.payment, 8082), (.shipping, 8084),
+        ]
+        let specs = try ProcessStack.specs(
+            services: services, replicas: try ProcessStack.replicas(replicas), directory: directory,
+            kafka: configuration.kafka.bootstrapServers.joined(separator: ","), base: base
+        )
+        return ProcessStack(specs: specs, logger: logger) {
+            try await broker?.waitUntilReady()
+            // The topic catalog, once, before any service starts.
+            _ = try await KafkaRuntime.connect(configuration, logger: logger)
+        }
     }
 }
 

@@ -1,0 +1,156 @@
+import Foundation
+import Kafka
+import Logging
+import Messaging
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One service instance run as its own OS process: which executable, which replica, and
+/// the environment it gets (the same variables the compose file sets).
+struct ProcessSpec: Sendable {
+    let service: ServiceName
+    let replica: Int
+    let executable: String
+    let environment: [String: String]
+    let httpPort: Int
+
+    /// `payment`, or `payment#2` for a second replica.
+    var label: String { replica == 0 ? service.rawValue : "\(service.rawValue)#\(replica + 1)" }
+}
+
+/// `ensemble up --processes`: every service as a separate process, supervised. A process
+/// that exits while the stack runs is restarted with backoff (0.5 s doubling to 30 s,
+/// reset after a minute up), and one line says who died and why. On shutdown every
+/// process gets SIGTERM, then SIGKILL after ten seconds.
+final class ProcessStack: Service, Sendable {
+    private let specs: [ProcessSpec]
+    private let logger: Logger
+    /// Runs before the first process starts (waiting for the broker, creating the topics).
+    private let prepare: @Sendable () async throws -> Void
+    private let running = Mutex<[String: Process]>([:])
+    private let stopping = Atomic<Bool>(false)
+
+    init(specs: [ProcessSpec], logger: Logger, prepare: @escaping @Sendable () async throws -> Void) {
+        self.specs = specs
+        self.logger = logger
+        self.prepare = prepare
+    }
+
+    func run() async throws {
+        try await prepare()
+        let rows = specs.map { "  \($0.label.padding(toLength: 14, withPad: " ", startingAt: 0)) http://127.0.0.1:\($0.httpPort)  \($0.environment["DATABASE_URL"].map { _ in "(DATABASE_URL)" } ?? "(SQLite)")" }
+        Console.say("""
+
+        Ensemble is starting \(specs.count) service processes:
+        \(rows.joined(separator: "\n"))
+        Press Ctrl-C to stop them all.
+        """)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for spec in specs {
+                    group.addTask { await self.supervise(spec) }
+                }
+            }
+        } onGracefulShutdown: {
+            self.stopAll()
+        }
+    }
+
+    /// Starts `spec`, and again each time it exits, until the stack stops.
+    private func supervise(_ spec: ProcessSpec) async {
+        var failures = 0
+        while !stopping.load(ordering: .relaxed) {
+            let started = ContinuousClock.now
+            let status: (reason: Process.TerminationReason, code: Int32)
+            do {
+                status = try await launch(spec)
+            } catch {
+                Console.say("\(spec.label): cannot start \(spec.executable): \(error)")
+                return
+            }
+            if stopping.load(ordering: .relaxed) { return }
+            failures = ContinuousClock.now - started > .seconds(60) ? 1 : failures + 1
+            let delay = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(500), multiplier: 2, maxBackoff: .seconds(30)).backoff(after: failures)
+            let how = status.reason == .uncaughtSignal ? "was killed by signal \(status.code)" : "exited with code \(status.code)"
+            Console.say("\(spec.label) \(how); restarting in \(delay)")
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    /// Runs one process of `spec` to its end.
+    private func launch(_ spec: ProcessSpec) async throws -> (reason: Process.TerminationReason, code: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: spec.executable)
+        process.environment = spec.environment
+        return try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { finished in
+                continuation.resume(returning: (finished.terminationReason, finished.terminationStatus))
+            }
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+                return
+            }
+            running.withLock { $0[spec.label] = process }
+            Console.say("\(spec.label) started: pid \(process.processIdentifier), http://127.0.0.1:\(spec.httpPort)")
+        }
+    }
+
+    private func stopAll() {
+        stopping.store(true, ordering: .relaxed)
+        let processes = running.withLock { Array($0.values) }
+        for process in processes where process.isRunning { process.terminate() }
+        Task {
+            try? await Task.sleep(for: .seconds(10))
+            for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+}
+
+extension ProcessStack {
+    /// The processes for `services`, with `replicas` instances of some: each gets the
+    /// shared settings, its own HTTP port (replica n of a service on its port + 100 n) and,
+    /// when `<SERVICE>_DATABASE_URL` is set, that database (replicas share it).
+    static func specs(
+        services: [(name: ServiceName, port: Int)], replicas: [ServiceName: Int], directory: String,
+        kafka: String, base: [String: String]
+    ) throws -> [ProcessSpec] {
+        var specs: [ProcessSpec] = []
+        for (name, port) in services {
+            let executable = "\(directory)/ensemble-\(name)"
+            guard FileManager.default.isExecutableFile(atPath: executable) else {
+                throw ServiceKitError(code: .invalidConfiguration, message: "\(executable) is missing; build every product first (swift build)")
+            }
+            for replica in 0..<(replicas[name] ?? 1) {
+                var environment = base
+                environment["KAFKA_BROKERS"] = kafka
+                environment["HTTP_PORT"] = "\(port + 100 * replica)"
+                environment.removeValue(forKey: "DATABASE_URL")
+                let prefix = name.rawValue.uppercased()
+                if let url = base["\(prefix)_DATABASE_URL"] { environment["DATABASE_URL"] = url }
+                if let faults = base["\(prefix)_FAULTS"] { environment["FAULTS"] = faults }
+                specs.append(ProcessSpec(service: name, replica: replica, executable: executable, environment: environment, httpPort: port + 100 * replica))
+            }
+        }
+        return specs
+    }
+
+    /// Reads `--replicas payment=2,orchestrator=2`.
+    static func replicas(_ text: [String]) throws -> [ServiceName: Int] {
+        var replicas: [ServiceName: Int] = [:]
+        for part in text.flatMap({ $0.split(separator: ",") }) {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, let count = Int(pair[1]), (1...9).contains(count) else {
+                throw ServiceKitError(code: .invalidConfiguration, message: "--replicas \(part): expected service=count, count 1-9")
+            }
+            replicas[ServiceName(rawValue: pair[0])] = count
+        }
+        return replicas
+    }
+}
