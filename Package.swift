@@ -284,6 +284,7 @@ let package = Package(
             dependencies: ["StorageTesting", 
                 "Kafka", "Messaging", "Contracts", "ServiceKit", "DevTools", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Tests/IntegrationTests"

@@ -136,3 +136,13 @@ TANSU="$(broker_path)"
 mkdir -p "$ROOT/.ensemble/bin"
 ln -sf "$TANSU" "$ROOT/.ensemble/bin/tansu"
 say "embedded broker ready: $("$TANSU" --version 2>/dev/null | head -n1 || echo "$TANSU")"
+
+# Debian's docker-compose: `make test` checks docker-compose.yml with it (no Docker engine needed).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing docker-compose (to validate docker-compose.yml without a Docker engine)"
+    apt_install docker-compose || { $SUDO apt-get update -q >/dev/null && apt_install docker-compose; } || fail "apt-get install docker-compose failed"
+  else
+    say "docker-compose is not installed; the compose-file tests will fail until it is"
+  fi
+fi
