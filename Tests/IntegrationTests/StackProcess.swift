@@ -42,16 +42,25 @@ final class StackProcess: @unchecked Sendable {
     var logPath: String { directory.appendingPathComponent("stack.log").path }
     var pid: Int32? { process?.processIdentifier }
 
-    func url(_ service: String, _ path: String) -> URL {
-        URL(string: "http://127.0.0.1:\(ports[service]!)\(path)")!
+    func url(_ service: String, _ path: String, replica: Int = 0) -> URL {
+        URL(string: "http://127.0.0.1:\(ports[service]! + 100 * replica)\(path)")!
+    }
+
+    /// The process id `ensemble up --processes` printed last for `label` (`payment#2`).
+    func pid(of label: String) -> Int32? {
+        logText.split(separator: "\n").last { $0.hasPrefix("\(label) started: pid ") }
+            .flatMap { $0.dropFirst("\(label) started: pid ".count).split(separator: ",").first }
+            .flatMap { Int32($0) }
     }
 
     /// Starts `ensemble up` and waits until every service reports ready.
-    func start(timeout: Duration = .seconds(60)) async throws {
+    /// `arguments` other than `up` (such as `--processes`) and how many instances of each
+    /// service to wait for (replica n of a service listens on its port + 100 n).
+    func start(timeout: Duration = .seconds(60), arguments: [String] = ["up"], instances: [String: Int] = [:]) async throws {
         let binary = try EnsembleBinary.path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["up", "--broker-port", String(brokerPort)]
+        process.arguments = arguments + ["--broker-port", String(brokerPort)]
         process.environment = environment
         process.currentDirectoryURL = directory
         if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
@@ -64,7 +73,11 @@ final class StackProcess: @unchecked Sendable {
         self.log = log
         try await eventually("every service of `ensemble up` to be ready (log: \(logPath))", timeout: timeout) {
             guard process.isRunning else { throw StackExited(log: self.tail()) }
-            for service in Self.services where try await self.status(service, "/health/ready") != 200 { return false }
+            for service in Self.services {
+                for replica in 0..<(instances[service] ?? 1) {
+                    if try await self.status(service, "/health/ready", replica: replica) != 200 { return false }
+                }
+            }
             return true
         }
     }
@@ -128,9 +141,9 @@ final class StackProcess: @unchecked Sendable {
     }()
 
     /// The status code of a GET, or 0 when nothing answers.
-    func status(_ service: String, _ path: String) async throws -> Int {
+    func status(_ service: String, _ path: String, replica: Int = 0) async throws -> Int {
         do {
-            let (_, response) = try await Self.session.data(from: url(service, path))
+            let (_, response) = try await Self.session.data(from: url(service, path, replica: replica))
             return (response as? HTTPURLResponse)?.statusCode ?? 0
         } catch {
             return 0

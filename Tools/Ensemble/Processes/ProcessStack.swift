@@ -115,14 +115,17 @@ final class ProcessStack: Service, Sendable {
 
 extension ProcessStack {
     /// The processes for `services`, with `replicas` instances of some: each gets the
-    /// shared settings, its own HTTP port (replica n of a service on its port + 100 n) and,
+    /// shared settings, its own HTTP port (its usual one or `<SERVICE>_HTTP_PORT`; replica n
+    /// of a service on that port + 100 n) and,
     /// when `<SERVICE>_DATABASE_URL` is set, that database (replicas share it).
     static func specs(
         services: [(name: ServiceName, port: Int)], replicas: [ServiceName: Int], directory: String,
         kafka: String, base: [String: String]
     ) throws -> [ProcessSpec] {
         var specs: [ProcessSpec] = []
-        for (name, port) in services {
+        for (name, defaultPort) in services {
+            let prefix = name.rawValue.uppercased()
+            let port = base["\(prefix)_HTTP_PORT"].flatMap { Int($0) } ?? defaultPort
             let executable = "\(directory)/ensemble-\(name)"
             guard FileManager.default.isExecutableFile(atPath: executable) else {
                 throw ServiceKitError(code: .invalidConfiguration, message: "\(executable) is missing; build every product first (swift build)")
@@ -131,8 +134,8 @@ extension ProcessStack {
                 var environment = base
                 environment["KAFKA_BROKERS"] = kafka
                 environment["HTTP_PORT"] = "\(port + 100 * replica)"
+                environment.removeValue(forKey: "\(prefix)_HTTP_PORT")
                 environment.removeValue(forKey: "DATABASE_URL")
-                let prefix = name.rawValue.uppercased()
                 if let url = base["\(prefix)_DATABASE_URL"] { environment["DATABASE_URL"] = url }
                 if let faults = base["\(prefix)_FAULTS"] { environment["FAULTS"] = faults }
                 specs.append(ProcessSpec(service: name, replica: replica, executable: executable, environment: environment, httpPort: port + 100 * replica))
