@@ -58,7 +58,11 @@ if [ "$#" -gt 0 ]; then
   exit 0
 fi
 echo "test: every suite, on SQLite" >&2
-"$SWIFT" test --skip-build
+"$SWIFT" test --skip-build --skip ProcessStackTests
+# Eight service processes and 500 orders: alone, so that it does not starve the suites
+# that measure time.
+echo "test: service processes sharing PostgreSQL, alone" >&2
+"$SWIFT" test --skip-build --filter ProcessStackTests
 echo "test: the storage, participant, orchestrator, aggregator and integration suites, on PostgreSQL" >&2
 # (Not the suites that spawn `ensemble up`: they run the stack on SQLite either way, or
 # choose PostgreSQL themselves.)
