@@ -33,7 +33,10 @@ struct CircuitBreakerIntegrationTests {
             consumption: .assign((0..<2).map { KafkaTopicPartition(topic: stack.topics.events("orchestrator"), partition: $0, start: .beginning) })
         ))
         try await stack.running(orchestrator) { runner in
-            #expect(try await runner.importDefinition(Self.definition(version: 3, openSeconds: 2)))
+            // Open long enough that the second order and the third one finish inside it on a
+            // loaded machine (2 s was seen to run out while the whole suite ran); the wait for
+            // half-open below is a poll, so this only costs the remainder.
+            #expect(try await runner.importDefinition(Self.definition(version: 3, openSeconds: 8)))
             try await withThrowingTaskGroup(of: Void.self) { events in
                 events.addTask { try await changes.run() }
                 // Two orders: 2 + 1 failures on the primary open its circuit.
