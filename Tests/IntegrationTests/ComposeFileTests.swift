@@ -22,21 +22,13 @@ struct ComposeFileTests {
     }
 
     /// `docker-compose config` on the file, parsed.
-    static func resolved(_ files: [String] = ["docker-compose.yml"]) throws -> [String: Any] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker-compose"] + files.flatMap { ["-f", root.appendingPathComponent($0).path] } + ["config"]
-        process.currentDirectoryURL = root
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "docker-compose config failed (make test installs Debian's docker-compose): \(problem)")
-        let loaded = try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+    static func resolved(_ files: [String] = ["docker-compose.yml"]) async throws -> [String: Any] {
+        let (termination, output, problem) = try await ChildProcess.run(
+            "/usr/bin/env", ["docker-compose"] + files.flatMap { ["-f", root.appendingPathComponent($0).path] } + ["config"],
+            directory: root.path, timeout: .seconds(60)
+        )
+        #expect(termination == .exited(0), "docker-compose config failed (make test installs Debian's docker-compose): \(problem)")
+        let loaded = try Yams.load(yaml: output)
         return try #require(loaded as? [String: Any])
     }
 
@@ -47,10 +39,10 @@ struct ComposeFileTests {
     }
 
     @Test("the file and its three-node variant are valid, every service has a container running its executable, with documented variables and a health check on its own port")
-    func structure() throws {
+    func structure() async throws {
         let documented = try Self.documentedVariables()
         for files in [["docker-compose.yml"], ["docker-compose.yml", "deploy/compose.kafka3.yml"]] {
-            let resolved = try Self.resolved(files)
+            let resolved = try await Self.resolved(files)
             let services = try #require(resolved["services"] as? [String: Any])
             for name in Self.services {
                 let container = try #require(services[name] as? [String: Any], "no container for \(name) in \(files)")
@@ -75,7 +67,7 @@ struct ComposeFileTests {
             #expect(topics["command"] as? [String] == ["ensemble", "topics", "create"])
         }
         // Only the entry points have fixed host ports; the participants scale.
-        let resolved = try Self.resolved()
+        let resolved = try await Self.resolved()
         let services = try #require(resolved["services"] as? [String: Any])
         for name in ["payment", "inventory", "shipping", "profile"] {
             let container = services[name] as? [String: Any]
@@ -86,7 +78,7 @@ struct ComposeFileTests {
 
     @Test("each container's command and environment start its executable here, on the test broker and PostgreSQL, until /health/ready is 200", arguments: ComposeFileTests.services)
     func executableStarts(service name: String) async throws {
-        let resolved = try Self.resolved()
+        let resolved = try await Self.resolved()
         let services = try #require(resolved["services"] as? [String: Any])
         let container = try #require(services[name] as? [String: Any])
         let command = try #require(container["command"] as? [String])
@@ -102,19 +94,13 @@ struct ComposeFileTests {
         environment["LOG_LEVEL"] = "warning"
 
         let directory = URL(fileURLWithPath: try EnsembleBinary.path).deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = directory.appendingPathComponent(command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = environment
         let log = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.unique("compose-\(name)") + ".log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let process = try ChildProcess(
+            directory.appendingPathComponent(command[0]).path, Array(command.dropFirst()), environment: environment, output: log.path
+        )
         defer {
-            process.terminate()
-            process.waitUntilExit()
+            process.send(SIGTERM)
+            if process.waitBlocking(timeout: 20) == nil { process.send(SIGKILL) }
         }
         try await eventually("\(command[0]) ready on :\(port) (log: \(log.path))", timeout: .seconds(60)) {
             guard process.isRunning else {

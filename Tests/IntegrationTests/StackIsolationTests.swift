@@ -1,3 +1,4 @@
+import DevTools
 import Foundation
 import Testing
 
@@ -43,21 +44,13 @@ struct StackIsolationTests {
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/hostile-records.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--brokers", "127.0.0.1:\(stack.brokerPort)", "--timeout", "60"]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        let (termination, text, errorText) = try await ChildProcess.run(
+            "/usr/bin/env", ["python3", script, "--brokers", "127.0.0.1:\(stack.brokerPort)", "--timeout", "60"], timeout: .seconds(180)
+        )
 
         let lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let records = lines.filter { $0["id"] != nil }
-        #expect(process.terminationStatus == 0, "hostile-records.py: \(errorText)\(text)")
+        #expect(termination == .exited(0), "hostile-records.py: \(errorText)\(text)")
         #expect(records.count >= 40, "ten or more hostile records for each of the four command topics")
         for record in records {
             let id = record["id"] as? String ?? "?"

@@ -16,8 +16,7 @@ final class StackProcess: @unchecked Sendable {
     let brokerPort: Int
     let ports: [String: Int]
     let environment: [String: String]
-    private var process: Process?
-    private var log: FileHandle?
+    private var process: ChildProcess?
 
     static let services = ["orchestrator", "aggregator", "payment", "inventory", "shipping", "profile"]
 
@@ -40,7 +39,7 @@ final class StackProcess: @unchecked Sendable {
     }
 
     var logPath: String { directory.appendingPathComponent("stack.log").path }
-    var pid: Int32? { process?.processIdentifier }
+    var pid: Int32? { process?.pid }
 
     func url(_ service: String, _ path: String, replica: Int = 0) -> URL {
         URL(string: "http://127.0.0.1:\(ports[service]! + 100 * replica)\(path)")!
@@ -58,19 +57,10 @@ final class StackProcess: @unchecked Sendable {
     /// service to wait for (replica n of a service listens on its port + 100 n).
     func start(timeout: Duration = .seconds(60), arguments: [String] = ["up"], instances: [String: Int] = [:]) async throws {
         let binary = try EnsembleBinary.path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments + ["--broker-port", String(brokerPort)]
-        process.environment = environment
-        process.currentDirectoryURL = directory
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try ChildProcess(
+            binary, arguments + ["--broker-port", String(brokerPort)], environment: environment, directory: directory.path, output: logPath
+        )
         self.process = process
-        self.log = log
         try await eventually("every service of `ensemble up` to be ready (log: \(logPath))", timeout: timeout) {
             guard process.isRunning else { throw StackExited(log: self.tail()) }
             for service in Self.services {
@@ -86,32 +76,25 @@ final class StackProcess: @unchecked Sendable {
     func kill9() {
         guard let process, process.isRunning else { return }
         let brokerPID = (try? String(contentsOfFile: brokerPIDPath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         if let brokerPID { kill(brokerPID, SIGKILL) }
-        waitForExit(process, timeout: 10)
+        process.waitBlocking(timeout: 10)
     }
 
     /// SIGTERM and wait, as Ctrl-C would.
     func stop() {
         guard let process else { return }
         if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            waitForExit(process, timeout: 20)
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                waitForExit(process, timeout: 5)
+            process.send(SIGTERM)
+            if process.waitBlocking(timeout: 20) == nil {
+                process.send(SIGKILL)
+                process.waitBlocking(timeout: 5)
             }
         }
-        try? log?.close()
     }
 
     private var brokerPIDPath: String { directory.appendingPathComponent(".ensemble/broker-\(brokerPort).pid").path }
 
-    /// `Process.waitUntilExit` spins a run loop off the main thread; this polls instead.
-    private func waitForExit(_ process: Process, timeout: TimeInterval) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-    }
 
     var isRunning: Bool { process?.isRunning ?? false }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import DevTools
 import Logging
 import Messaging
 import ServiceKit
@@ -32,7 +33,7 @@ final class ProcessStack: Service, Sendable {
     private let logger: Logger
     /// Runs before the first process starts (waiting for the broker, creating the topics).
     private let prepare: @Sendable () async throws -> Void
-    private let running = Mutex<[String: Process]>([:])
+    private let running = Mutex<[String: ChildProcess]>([:])
     private let stopping = Atomic<Bool>(false)
 
     init(specs: [ProcessSpec], logger: Logger, prepare: @escaping @Sendable () async throws -> Void) {
@@ -66,9 +67,9 @@ final class ProcessStack: Service, Sendable {
         var failures = 0
         while !stopping.load(ordering: .relaxed) {
             let started = ContinuousClock.now
-            let status: (reason: Process.TerminationReason, code: Int32)
+            let termination: ChildProcess.Termination
             do {
-                status = try await launch(spec)
+                termination = try await launch(spec)
             } catch {
                 Console.say("\(spec.label): cannot start \(spec.executable): \(error)")
                 return
@@ -76,39 +77,28 @@ final class ProcessStack: Service, Sendable {
             if stopping.load(ordering: .relaxed) { return }
             failures = ContinuousClock.now - started > .seconds(60) ? 1 : failures + 1
             let delay = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(500), multiplier: 2, maxBackoff: .seconds(30)).backoff(after: failures)
-            let how = status.reason == .uncaughtSignal ? "was killed by signal \(status.code)" : "exited with code \(status.code)"
-            Console.say("\(spec.label) \(how); restarting in \(delay)")
+            Console.say("\(spec.label) \(termination); restarting in \(delay)")
             try? await Task.sleep(for: delay)
         }
     }
 
     /// Runs one process of `spec` to its end.
-    private func launch(_ spec: ProcessSpec) async throws -> (reason: Process.TerminationReason, code: Int32) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: spec.executable)
-        process.environment = spec.environment
-        return try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in
-                continuation.resume(returning: (finished.terminationReason, finished.terminationStatus))
-            }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-                return
-            }
-            running.withLock { $0[spec.label] = process }
-            Console.say("\(spec.label) started: pid \(process.processIdentifier), http://127.0.0.1:\(spec.httpPort)")
+    private func launch(_ spec: ProcessSpec) async throws -> ChildProcess.Termination {
+        let child = try ChildProcess(spec.executable, environment: spec.environment)
+        running.withLock { $0[spec.label] = child }
+        Console.say("\(spec.label) started: pid \(child.pid), http://127.0.0.1:\(spec.httpPort)")
+        while true {
+            if let termination = await child.wait(timeout: .seconds(3600)) { return termination }
         }
     }
 
     private func stopAll() {
         stopping.store(true, ordering: .relaxed)
         let processes = running.withLock { Array($0.values) }
-        for process in processes where process.isRunning { process.terminate() }
+        for process in processes { process.send(SIGTERM) }
         Task {
             try? await Task.sleep(for: .seconds(10))
-            for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in processes { process.send(SIGKILL) }
         }
     }
 }
