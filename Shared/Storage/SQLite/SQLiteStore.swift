@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SQLKit
+import SQLiteDirect
 import SQLiteKit
 
 /// A service database in one SQLite file.
@@ -8,63 +9,62 @@ import SQLiteKit
 /// One connection for writes, used by one transaction at a time (SQLite serializes writers
 /// anyway), and a second one for `read`, so that reads (a read model's HTTP API) neither
 /// wait for writes nor hold them up: in WAL mode a reader sees the last committed state.
-/// Calls run on NIO's blocking thread pool, never on the cooperative pool. The file is in
-/// WAL mode with `synchronous=NORMAL`: a committed transaction survives the process being
-/// killed at any point; only an operating-system crash can lose the last ones.
+/// Statements run through SQLite's C API on the calling thread (`SQLiteHandle`), with
+/// prepared statements reused. The file is in WAL mode with `synchronous=NORMAL`: a
+/// committed transaction survives the process being killed at any point; only an
+/// operating-system crash or power cut can lose the last ones (`SQLITE_SYNCHRONOUS=FULL`
+/// makes every commit wait for the disk).
 public final class SQLiteStore: Database {
     public let dialect = DatabaseDialect.sqlite
     public let path: String
-    private let connection: SQLiteConnection
+    private let connection: SQLiteHandle
     private let sql: any SQLDatabase
     private let lock = AsyncLock()
     /// The reading connection (the writing one for an in-memory database, which cannot be shared).
-    private let reader: SQLiteConnection?
+    private let reader: SQLiteHandle?
     private let readSQL: any SQLDatabase
     private let readLock: AsyncLock
 
-    private init(path: String, connection: SQLiteConnection, reader: SQLiteConnection?) {
+    private init(path: String, connection: SQLiteHandle, reader: SQLiteHandle?, logger: Logger) {
         self.path = path
         self.connection = connection
-        self.sql = connection.sql()
+        self.sql = SQLiteDirectDatabase(handle: connection, logger: logger)
         self.reader = reader
-        self.readSQL = reader?.sql() ?? connection.sql()
+        self.readSQL = reader.map { SQLiteDirectDatabase(handle: $0, logger: logger) } ?? sql
         self.readLock = reader == nil ? lock : AsyncLock()
     }
 
     /// Opens (creating if needed) the database at `path`; `":memory:"` for a private in-memory one.
     public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
-        let storage: SQLiteConnection.Storage
-        if path == ":memory:" {
-            storage = .memory
-        } else {
+        if path != ":memory:" {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
                 throw StorageError(code: .unavailable, message: "cannot create the data directory \(directory): \(error.localizedDescription)")
             }
-            storage = .file(path: path)
         }
-        let connection: SQLiteConnection
+        let synchronous = ProcessInfo.processInfo.environment["SQLITE_SYNCHRONOUS"] == "FULL" ? "FULL" : "NORMAL"
+        let connection: SQLiteHandle
         do {
-            connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+            connection = try SQLiteHandle(path: path)
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=\(synchronous)", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
+                try connection.execute(pragma, []) { _, _ in }
+            }
         } catch {
             throw StorageError(code: .unavailable, message: "cannot open the SQLite database \(path): \(error)")
         }
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
-            try await connection.sql().raw(SQLQueryString(pragma)).run()
-        }
-        var reader: SQLiteConnection?
+        var reader: SQLiteHandle?
         if path != ":memory:" {
             do {
-                let opened = try await SQLiteConnection.open(storage: storage, logger: logger)
-                try await opened.sql().raw("PRAGMA busy_timeout=5000").run()
+                let opened = try SQLiteHandle(path: path)
+                try opened.execute("PRAGMA busy_timeout=5000", []) { _, _ in }
                 reader = opened
             } catch {
                 throw StorageError(code: .unavailable, message: "cannot open the SQLite database \(path) for reading: \(error)")
             }
         }
-        return SQLiteStore(path: path, connection: connection, reader: reader)
+        return SQLiteStore(path: path, connection: connection, reader: reader, logger: logger)
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -101,14 +101,15 @@ public final class SQLiteStore: Database {
     }
 
     public func close() async throws {
-        try await reader?.close()
-        try await connection.close()
+        let connection = self.connection
+        let reader = self.reader
+        try await lock.withLock { connection.close() }
+        if let reader { try await readLock.withLock { reader.close() } }
     }
 
     deinit {
-        // Closing an already closed connection does nothing; otherwise the close runs on
-        // NIO's thread pool and keeps the connection alive until it is done.
-        _ = reader?.close()
-        _ = connection.close()
+        // Closing twice does nothing.
+        reader?.close()
+        connection.close()
     }
 }
