@@ -43,8 +43,14 @@ echo "test: embedded broker at $BROKERS" >&2
 PGDIR="$(mktemp -d /tmp/ensemble-pg.XXXXXX)"
 cleanup() {
   # Stacks a crashed test process left behind (their brokers stop with them on SIGTERM).
-  pkill -TERM -f "$PWD/.build/.*/ensemble up" 2>/dev/null && sleep 3
+  if pkill -TERM -f "$PWD/.build/.*/ensemble up" 2>/dev/null; then sleep 3; fi
   pkill -KILL -f "$PWD/.build/.*/ensemble" 2>/dev/null || true
+  # Embedded brokers whose stack is gone (their parent is now init; they ignore SIGTERM,
+  # which they inherit ignored, see EmbeddedBroker).
+  for pid in $(pgrep -f "broker --listener-url tcp://127.0.0.1:[0-9]* .*memory://tansu/" || true); do
+    if [ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = 1 ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  true
   bash scripts/postgres.sh stop "$PGDIR" || true
   rm -rf "$PGDIR"
   kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null || true

@@ -87,7 +87,10 @@ final class StackProcess: @unchecked Sendable {
         if process.isRunning {
             process.send(SIGTERM)
             if process.waitBlocking(timeout: 20) == nil {
+                // It did not stop in time: its broker would be left behind.
+                let brokerPID = (try? String(contentsOfFile: brokerPIDPath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
                 process.send(SIGKILL)
+                if let brokerPID { kill(brokerPID, SIGKILL) }
                 process.waitBlocking(timeout: 5)
             }
         }
