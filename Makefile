@@ -11,13 +11,14 @@ setup:
 build: setup
 	$(SWIFT) build --product ensemble
 
+# One embedded broker: 4 partitions per topic measured faster than 8 (Docs/performance.md).
 up: build
-	.build/debug/ensemble up
+	KAFKA_TOPIC_PARTITIONS=$${KAFKA_TOPIC_PARTITIONS:-4} .build/debug/ensemble up
 
 # The same stack from a release build, for benchmarks.
 up-release: setup
 	$(SWIFT) build -c release --product ensemble
-	.build/release/ensemble up
+	KAFKA_TOPIC_PARTITIONS=$${KAFKA_TOPIC_PARTITIONS:-4} .build/release/ensemble up
 
 test: setup
 	@bash scripts/test.sh

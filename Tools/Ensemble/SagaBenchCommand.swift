@@ -88,9 +88,11 @@ struct SagaBenchCommand: AsyncParsableCommand {
         let messagesBefore = await publishedMessages()
 
         let waiter = OutcomeWaiter()
+        let outcomes = TopicCatalog.events("orders")
+        let partitions = try await KafkaAdmin(configuration: configuration.kafka, logger: logger).partitionCounts([outcomes])[outcomes] ?? TopicCatalog.partitions
         let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: configuration.kafka, groupID: "bench-\(UUID().uuidString.prefix(8))",
-            consumption: .assign((0..<TopicCatalog.partitions).map { KafkaTopicPartition(topic: TopicCatalog.events("orders"), partition: Int32($0), start: .beginning) })
+            consumption: .assign((0..<partitions).map { KafkaTopicPartition(topic: outcomes, partition: Int32($0), start: .beginning) })
         ), logger: logger)
 
         let total = orders

@@ -32,6 +32,12 @@ public struct KafkaAdmin: Sendable {
         try await client.checkConnection(servers: servers, timeout: timeout)
     }
 
+    /// How many partitions each of `topics` has (topics that do not exist are left out).
+    public func partitionCounts(_ topics: [String], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [String: Int] {
+        let known = try await metadata(timeout: timeout).topics
+        return known.filter { topics.contains($0.key) }
+    }
+
     /// Creates the topics that do not exist yet; existing topics are left as they are.
     /// Returns the names of the topics it created.
     @discardableResult

@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 
 /// A service of the system, by name: it names the service's topics, consumer group,
@@ -23,8 +24,14 @@ public struct ServiceName: RawRepresentable, Hashable, Comparable, Sendable, Cod
 /// and `<topic>.dlq` for dead letters. The list of every topic (created at start-up) is
 /// in `Contracts`, next to the list of services.
 public enum TopicCatalog {
-    /// Partitions per topic: the unit of parallelism of a consumer group.
-    public static let partitions = 8
+    /// Partitions per topic when the catalog creates them: the unit of parallelism of a
+    /// consumer group. 8 unless `KAFKA_TOPIC_PARTITIONS` says otherwise (1-64); `make up`
+    /// creates 4 on the single embedded broker, where fewer partitions measured faster
+    /// (Docs/performance.md). Topics that exist keep their count.
+    public static let partitions: Int = {
+        guard let text = ProcessInfo.processInfo.environment["KAFKA_TOPIC_PARTITIONS"], let count = Int(text), (1...64).contains(count) else { return 8 }
+        return count
+    }()
 
     public static func commands(_ service: ServiceName) -> String { "\(service).commands" }
     public static func events(_ source: ServiceName) -> String { "\(source).events" }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Contracts
 import Foundation
+import Kafka
 import Logging
 import Messaging
 import OrchestratorCore
@@ -57,7 +58,11 @@ struct CompareBenchCommand: AsyncParsableCommand {
         let probe = try StackProbe(urls: [.orchestrator: url, .payment: paymentURL, .inventory: inventoryURL, .shipping: shippingURL, .profile: profileURL])
         let client = try OrchestratorClient(url: url)
         let waiter = OutcomeWaiter()
-        let tap = try TrafficTap(kafka: configuration.kafka, topics: TopicCatalog.primaryTopics, waiter: waiter, logger: logger)
+        let counts = try await KafkaAdmin(configuration: configuration.kafka, logger: logger).partitionCounts(TopicCatalog.primaryTopics)
+        let tap = try TrafficTap(
+            kafka: configuration.kafka, topics: Dictionary(uniqueKeysWithValues: TopicCatalog.primaryTopics.map { ($0, counts[$0] ?? TopicCatalog.partitions) }),
+            waiter: waiter, logger: logger
+        )
         let runner = ComparisonRunner(client: client, probe: probe, tap: tap, concurrency: concurrency, quiet: json)
 
         let result = try await withThrowingTaskGroup(of: ComparisonResult?.self) { group in

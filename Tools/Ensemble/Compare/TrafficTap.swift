@@ -20,12 +20,13 @@ final class TrafficTap: Sendable {
     let waiter: OutcomeWaiter
     private let consumer: KafkaConsumer
 
-    init(kafka: KafkaClientConfiguration, topics: [String], waiter: OutcomeWaiter, logger: Logger) throws {
+    /// `topics`: each topic and its partition count.
+    init(kafka: KafkaClientConfiguration, topics: [String: Int], waiter: OutcomeWaiter, logger: Logger) throws {
         self.waiter = waiter
         consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: kafka, groupID: "bench-compare-\(UUID().uuidString.prefix(8))",
-            consumption: .assign(topics.flatMap { topic in
-                (0..<TopicCatalog.partitions).map { KafkaTopicPartition(topic: topic, partition: Int32($0), start: .end) }
+            consumption: .assign(topics.flatMap { topic, partitions in
+                (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: Int32($0), start: .end) }
             })
         ), logger: logger)
     }
