@@ -88,7 +88,7 @@ struct ComposeFileTests {
         environment["KAFKA_BROKERS"] = try TestBroker.client().bootstrapServers.joined(separator: ",")
         #expect(environment["DATABASE_URL"]?.hasPrefix("postgres://") == true)
         environment["DATABASE_URL"] = try await TestDatabase.url(TestBroker.unique("compose-\(name)"))
-        let port = try EmbeddedBroker.freePort()
+        let port = try EmbeddedBroker.freeListeningPort()
         environment["HTTP_PORT"] = String(port)
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
         environment["LOG_LEVEL"] = "warning"

@@ -23,9 +23,16 @@ final class StackProcess: @unchecked Sendable {
     init(environment extra: [String: String] = [:]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.unique("stack-process"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        brokerPort = try EmbeddedBroker.freePort()
+        // Below the ephemeral range, and apart by more than 100 (replicas of `--processes`
+        // listen on port + 100 n): a port the kernel hands out for outgoing connections
+        // was once taken between choosing it and binding it.
+        brokerPort = try EmbeddedBroker.freeListeningPort()
         var ports: [String: Int] = [:]
-        for service in Self.services { ports[service] = try EmbeddedBroker.freePort() }
+        for service in Self.services {
+            var port = try EmbeddedBroker.freeListeningPort(in: 20_000...30_000)
+            while ports.values.contains(where: { abs($0 - port) <= 300 }) { port = try EmbeddedBroker.freeListeningPort(in: 20_000...30_000) }
+            ports[service] = port
+        }
         self.ports = ports
         var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",

@@ -216,6 +216,29 @@ public final class EmbeddedBroker: Service, Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A free port below the kernel's ephemeral range (32768 and up on Linux), where
+    /// outgoing connections take their local ports: a port chosen there can be taken by
+    /// any connection between choosing it and binding it. For servers the tests start.
+    public static func freeListeningPort(host: String = "127.0.0.1", in range: ClosedRange<Int> = 20_000...31_000) throws(ServiceKitError) -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: range)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            var reuse: Int32 = 1
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            inet_pton(AF_INET, host, &address.sin_addr)
+            let bound = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            if bound { return port }
+        }
+        throw ServiceKitError(code: .unavailable, message: "no free port in \(range) on \(host)")
+    }
+
     /// Whether something accepts TCP connections at `host:port`.
     public static func canConnect(host: String, port: Int) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
