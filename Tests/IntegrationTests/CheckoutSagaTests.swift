@@ -36,7 +36,10 @@ struct CheckoutSagaTests {
             #expect(saga.failure?.contains("declined") == true)
             #expect(try await stack.stock("SKU-MUG") == (50, 0))
             #expect(try await stack.reservations(id) == ["released"])
-            #expect(try await stack.ledger(id) == ["decline"])
+            // Declined, and nothing else: one entry, or one per attempt when a slow machine
+            // made the step time out and retry (each retry is a new command, declined again).
+            let ledger = try await stack.ledger(id)
+            #expect(!ledger.isEmpty && ledger.allSatisfy { $0 == "decline" }, "\(ledger)")
             #expect(try await stack.shipment(id) == nil)
         }
     }
