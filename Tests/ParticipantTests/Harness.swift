@@ -65,7 +65,7 @@ struct Harness: Sendable {
     }
 
     /// The replies to `command`, waiting until there are `count` of them.
-    func replies(to command: Envelope, count: Int = 1, timeout: Duration = .seconds(5)) async throws -> [Envelope] {
+    func replies(to command: Envelope, count: Int = 1, timeout: Duration = .seconds(20)) async throws -> [Envelope] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let found = bus.envelopes(in: Self.replies).filter { $0.causationID == command.messageID }
@@ -99,8 +99,8 @@ struct HarnessTimeout: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// Polls until `condition` holds or fails the test after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () async throws -> Bool) async throws {
+/// Polls until `condition` holds or fails the test after `timeout` (generous: a deadline, not a wait; on PostgreSQL with every suite in parallel a reply was seen to take over 5 s).
+func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
         guard ContinuousClock.now < deadline else { throw HarnessTimeout(what: what) }
