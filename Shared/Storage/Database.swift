@@ -36,6 +36,21 @@ extension Database {
     }
 }
 
+extension SQLDatabase {
+    /// Runs `body` on this connection between `begin` and `COMMIT`, rolling back when it throws.
+    func bracketed<T: Sendable>(_ begin: SQLQueryString, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await raw(begin).run()
+        do {
+            let result = try await body(self)
+            try await raw("COMMIT").run()
+            return result
+        } catch {
+            try? await raw("ROLLBACK").run()
+            throw error
+        }
+    }
+}
+
 extension Database {
     /// Runs `body` in a transaction that no other process holding the same `lock` runs at
     /// the same time, each statement seeing what others committed before it (PostgreSQL:
@@ -45,15 +60,9 @@ extension Database {
     public func exclusively<T: Sendable>(_ lock: DatabaseLock, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard dialect == .postgresql else { return try await transaction(body) }
         return try await autocommit { sql in
-            try await sql.raw("BEGIN").run()
-            do {
+            try await sql.bracketed("BEGIN") { sql in
                 try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: lock.rawValue))").run()
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
+                return try await body(sql)
             }
         }
     }

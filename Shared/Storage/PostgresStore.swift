@@ -60,16 +60,7 @@ public final class PostgresStore: Database {
         while true {
             do {
                 return try await client.withConnection { connection in
-                    let sql: any SQLDatabase = connection.sql(queryLogLevel: nil)
-                    try await sql.raw("BEGIN ISOLATION LEVEL SERIALIZABLE").run()
-                    do {
-                        let result = try await body(sql)
-                        try await sql.raw("COMMIT").run()
-                        return result
-                    } catch {
-                        try? await sql.raw("ROLLBACK").run()
-                        throw error
-                    }
+                    try await connection.sql(queryLogLevel: nil).bracketed("BEGIN ISOLATION LEVEL SERIALIZABLE", body)
                 }
             } catch let error where Self.isRetryable(error) && attempt < Self.attempts {
                 attempt += 1
@@ -81,16 +72,7 @@ public final class PostgresStore: Database {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            let sql: any SQLDatabase = connection.sql(queryLogLevel: nil)
-            try await sql.raw("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").run()
-            do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
-            }
+            try await connection.sql(queryLogLevel: nil).bracketed("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
         }
     }
 

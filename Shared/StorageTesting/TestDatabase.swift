@@ -32,8 +32,7 @@ public enum TestDatabase {
     public static func url(_ name: String) async throws -> String {
         let server = try serverURL()
         let database = "t_" + String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.suffix(60))
-        let admin = try await PostgresStore.open(url: server, logger: Logger(label: "test-admin"))
-        defer { Task { try? await admin.close() } }
+        let admin = try await Admin.shared.store(server)
         let exists = try await admin.autocommit { sql in
             try await sql.raw("SELECT 1 AS one FROM pg_database WHERE datname = \(bind: database)").first() != nil
         }
@@ -82,5 +81,19 @@ extension TestDatabase {
             case .postgresql: try await PostgresStore.open(url: try await url(name), logger: logger)
             }
         }
+    }
+}
+
+/// One connection pool to the test server's `postgres` database, for creating the tests'
+/// databases, opened on first use and kept for the test process.
+private actor Admin {
+    static let shared = Admin()
+    private var opened: PostgresStore?
+
+    func store(_ url: String) async throws -> PostgresStore {
+        if let opened { return opened }
+        let store = try await PostgresStore.open(url: url, logger: Logger(label: "test-admin"))
+        opened = store
+        return store
     }
 }

@@ -14,8 +14,8 @@ import Yams
 /// PostgreSQL database, until its `/health/ready` answers 200.
 @Suite("docker-compose.yml against the code", .serialized)
 struct ComposeFileTests {
-    /// Every service the code defines, and its executable.
-    static let services = ["orchestrator", "aggregator", "payment", "inventory", "shipping", "profile"]
+    /// Every service the code defines, and its executable (`ensemble-<service>`).
+    static let services = StackProcess.services
 
     static var root: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -65,7 +65,7 @@ struct ServiceConfigurationTests {
     @Test("a bad value is one error naming the variable", arguments: [
         ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("KAFKA_BROKERS", "nohost"), ("LOG_LEVEL", "loud"),
         ("LOG_FORMAT", "xml"), ("KAFKA_SECURITY_PROTOCOL", "carrier-pigeon"), ("KAFKA_PROPERTIES", "linger.ms"),
-        ("DATABASE_URL", "mysql://db"), ("STARTUP_TIMEOUT_SECONDS", "0"),
+        ("DATABASE_URL", "mysql://db"), ("STARTUP_TIMEOUT_SECONDS", "0"), ("KAFKA_TOPIC_PARTITIONS", "0"), ("KAFKA_TOPIC_PARTITIONS", "many"),
     ])
     func invalid(variable: String, value: String) {
         let error = #expect(throws: ServiceKitError.self) { try read([variable: value]) }

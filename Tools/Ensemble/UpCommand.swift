@@ -50,16 +50,26 @@ struct UpCommand: AsyncParsableCommand {
         }
         if processes {
             services.append(try processStack(configuration: configuration, broker: broker, logger: logger))
-            let group = ServiceGroup(configuration: .init(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            try await group.run()
-            Console.say("Ensemble stopped.")
-            return
+        } else {
+            guard replicas.isEmpty else { throw ValidationError("--replicas needs --processes") }
+            services.append(try inProcessStack(reader: reader, configuration: configuration, broker: broker, metrics: metrics, logger: logger))
         }
-        guard replicas.isEmpty else { throw ValidationError("--replicas needs --processes") }
+
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+        Console.say("Ensemble stopped.")
+    }
+}
+
+extension UpCommand {
+    /// Every service in this process, on the broker `configuration` names.
+    func inProcessStack(
+        reader: ConfigReader, configuration: ServiceConfiguration, broker: EmbeddedBroker?, metrics: PrometheusCollectorRegistry, logger: Logger
+    ) throws -> Stack {
         // Build every service's settings first, so a bad value stops start-up at once.
         let all: [any HostedService] = [try OrchestratorService(reader: reader), ProfileService(), InventoryService(), try PaymentService(reader: reader), try ShippingService(reader: reader)]
         var stack = try all.map { service throws(ServiceKitError) in
@@ -85,15 +95,7 @@ struct UpCommand: AsyncParsableCommand {
         aggregatorSettings.service.kafka = configuration.kafka
         aggregatorSettings.service.dataDirectory = configuration.dataDirectory
         stack.insert(StackService(service: AggregatorService(settings: aggregator), settings: aggregatorSettings), at: 1)
-        services.append(Stack(configuration: configuration, broker: broker, services: stack, metrics: metrics, logger: logger))
-
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
-        try await group.run()
-        Console.say("Ensemble stopped.")
+        return Stack(configuration: configuration, broker: broker, services: stack, metrics: metrics, logger: logger)
     }
 }
 
@@ -107,13 +109,13 @@ extension UpCommand {
         let services: [(name: ServiceName, port: Int)] = [
             (OrchestratorService.name, OrchestratorService.defaultHTTPPort), (AggregatorService.name, AggregatorService.defaultHTTPPort),
             (.profile, ProfileService().defaultHTTPPort), (.inventory, InventoryService().defaultHTTPPort),
-            (.payment, 8082), (.shipping, 8084),
+            (.payment, PaymentService().defaultHTTPPort), (.shipping, ShippingService().defaultHTTPPort),
         ]
         let specs = try ProcessStack.specs(
             services: services, replicas: try ProcessStack.replicas(replicas), directory: directory,
             kafka: configuration.kafka.bootstrapServers.joined(separator: ","), base: base
         )
-        return ProcessStack(specs: specs, logger: logger) {
+        return ProcessStack(specs: specs) {
             try await broker?.waitUntilReady()
             // The topic catalog, once, before any service starts.
             _ = try await KafkaRuntime.connect(configuration, logger: logger)

@@ -114,6 +114,13 @@ public struct ServiceConfiguration: Sendable, Hashable {
             }
             databaseURL = url
         }
+        // Read by the topic catalog itself (it has no configuration); checked here so that a
+        // bad value stops start-up instead of quietly meaning 8.
+        if let text = reader.string(forKey: "kafka.topic.partitions") {
+            guard let count = Int(text), (1...64).contains(count) else {
+                throw .invalid("KAFKA_TOPIC_PARTITIONS", text, expected: "a number of partitions from 1 to 64")
+            }
+        }
         if let text = reader.string(forKey: "startup.timeout.seconds") {
             guard let seconds = Int(text), seconds > 0 else {
                 throw .invalid("STARTUP_TIMEOUT_SECONDS", text, expected: "a positive number of seconds")

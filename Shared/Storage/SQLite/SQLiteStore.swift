@@ -68,32 +68,12 @@ public final class SQLiteStore: Database {
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await lock.withLock {
-            try await sql.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        try await lock.withLock { try await sql.bracketed("BEGIN IMMEDIATE", body) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await readLock.withLock {
-            // One read transaction: every statement of `body` sees the same committed state.
-            try await readSQL.raw("BEGIN").run()
-            do {
-                let result = try await body(readSQL)
-                try await readSQL.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await readSQL.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        // One read transaction: every statement of `body` sees the same committed state.
+        try await readLock.withLock { try await readSQL.bracketed("BEGIN", body) }
     }
 
     public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

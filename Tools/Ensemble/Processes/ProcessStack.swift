@@ -30,15 +30,13 @@ struct ProcessSpec: Sendable {
 /// process gets SIGTERM, then SIGKILL after ten seconds.
 final class ProcessStack: Service, Sendable {
     private let specs: [ProcessSpec]
-    private let logger: Logger
     /// Runs before the first process starts (waiting for the broker, creating the topics).
     private let prepare: @Sendable () async throws -> Void
     private let running = Mutex<[String: ChildProcess]>([:])
     private let stopping = Atomic<Bool>(false)
 
-    init(specs: [ProcessSpec], logger: Logger, prepare: @escaping @Sendable () async throws -> Void) {
+    init(specs: [ProcessSpec], prepare: @escaping @Sendable () async throws -> Void) {
         self.specs = specs
-        self.logger = logger
         self.prepare = prepare
     }
 
