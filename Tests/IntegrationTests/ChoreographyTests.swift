@@ -65,18 +65,28 @@ struct ChoreographyTests {
 
     @Test("out of stock while the processor is still answering: the authorization that arrives after the shortage is voided")
     func lateAuthorization() async throws {
-        let processors = PaymentProcessors(primary: .init(latency: .milliseconds(1500)))
-        let stack = try await StackHarness.make(processors: processors)
+        // Inventory starts only once payment is waiting for the processor, so the shortage
+        // is heard while the authorization is in flight (with both running from the start,
+        // payment could hear the shortage first and, rightly, never ask the processor).
+        let processors = PaymentProcessors(primary: .init(latency: .seconds(5)))
+        let stack = try await StackHarness.make(processors: processors, excluding: [.inventory])
         let orchestrator = try await stack.openOrchestrator()
         try await stack.running(orchestrator) { _ in
             let intake = orchestrator.0.intake
             let id = try await stack.choreographed(intake, stack.order("bob", [("SKU-RARE", 2, "199.00")]))
+            try await eventually("payment to ask the processor") { processors.inFlight > 0 }
+            let inventory = try await stack.open(InventoryService())
+            let running = Task { try await runAll(inventory.1) }
+            defer { running.cancel() }
             let view = try await stack.finished(intake, id)
             #expect(view.failure?.contains("SKU-RARE") == true)
             // The shortage was decided while the processor was asked; its late "yes" is voided.
             try await eventually("the late authorization to be voided") { try await stack.payment(id)?.status == "voided" }
             #expect(try await stack.ledger(id) == ["authorize", "void"])
-            #expect(try await stack.reservations(id).isEmpty)
+            let reservations = try await inventory.0.database.read { sql in
+                try await sql.raw("SELECT status FROM reservations WHERE order_id = \(bind: id)").all().map { try $0.decode(column: "status", as: String.self) }
+            }
+            #expect(reservations.isEmpty)
             #expect(try await stack.shipment(id) == nil)
         }
     }

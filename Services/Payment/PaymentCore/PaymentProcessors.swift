@@ -10,6 +10,7 @@ import Synchronization
 public final class PaymentProcessors: Sendable {
     private let rules: Mutex<[PaymentProcessor: FaultPlan.Rule]>
     private let random: @Sendable () -> Double
+    private let asking = Mutex(0)
 
     public init(primary: FaultPlan.Rule = .init(), backup: FaultPlan.Rule = .init(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.rules = Mutex([.primary: primary, .backup: backup])
@@ -18,6 +19,9 @@ public final class PaymentProcessors: Sendable {
 
     public var primary: FaultPlan.Rule { rule(for: .primary) }
     public var backup: FaultPlan.Rule { rule(for: .backup) }
+
+    /// How many authorizations are waiting for a processor's answer right now.
+    public var inFlight: Int { asking.withLock { $0 } }
 
     public func rule(for processor: PaymentProcessor) -> FaultPlan.Rule {
         rules.withLock { $0[processor] ?? .init() }
@@ -31,6 +35,8 @@ public final class PaymentProcessors: Sendable {
     /// Asks `processor` to authorize; returns an authorization id, or the outage reason.
     public func authorize(_ processor: PaymentProcessor, orderID: String, amount: Money) async -> Result<String, ProcessorOutage> {
         let rule = rule(for: processor)
+        asking.withLock { $0 += 1 }
+        defer { asking.withLock { $0 -= 1 } }
         if rule.latency > .zero {
             try? await Task.sleep(for: rule.latency)
         }
