@@ -256,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "ServiceKitTests",
             dependencies: [
-                "ServiceKit",
+                "ServiceKit", "MessagingTesting",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -293,7 +293,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["StorageTesting", 
+            dependencies: ["StorageTesting", "MessagingTesting",
                 "Kafka", "Messaging", "Contracts", "ServiceKit", "DevTools", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

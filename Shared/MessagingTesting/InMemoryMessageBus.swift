@@ -41,19 +41,23 @@ public final class InMemoryMessageBus: MessageBus {
 
     public func consume(
         _ subscription: Subscription,
+        maxBatch: Int,
         onReady: @escaping @Sendable () -> Void,
-        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+        handler: @escaping @Sendable ([KafkaConsumerMessage]) async throws -> Void
     ) async throws {
         onReady()
         let topics = subscription.topics
         let group = subscription.groupID
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                if let record = self.nextRecord(group: group, topics: topics) {
-                    try await handler(record)
-                    self.state.withLock { $0.committed[group, default: [:]][record.topic] = record.offset + 1 }
-                } else {
+                let batch = self.nextRecords(group: group, topics: topics, limit: max(1, maxBatch))
+                if batch.isEmpty {
                     await self.waitForPublish()
+                    continue
+                }
+                try await handler(batch)
+                self.state.withLock { state in
+                    for record in batch { state.committed[group, default: [:]][record.topic] = record.offset + 1 }
                 }
             }
         }
@@ -94,17 +98,24 @@ public final class InMemoryMessageBus: MessageBus {
 
     // MARK: - Private
 
-    private func nextRecord(group: String, topics: [String]) -> KafkaConsumerMessage? {
+    /// Up to `limit` uncommitted records, oldest first across the subscribed topics, like a
+    /// single-partition consumer would see them.
+    private func nextRecords(group: String, topics: [String], limit: Int) -> [KafkaConsumerMessage] {
         state.withLock { state in
-            // Oldest first across the subscribed topics, like a single-partition consumer would see them.
-            var best: KafkaConsumerMessage?
-            for topic in topics {
-                let offset = Int(state.committed[group]?[topic] ?? 0)
-                guard let log = state.topics[topic], offset < log.count else { continue }
-                let candidate = log[offset]
-                if best == nil || candidate.timestamp! < best!.timestamp! { best = candidate }
+            var next = Dictionary(topics.map { ($0, Int(state.committed[group]?[$0] ?? 0)) }, uniquingKeysWith: { first, _ in first })
+            var batch: [KafkaConsumerMessage] = []
+            while batch.count < limit {
+                var best: KafkaConsumerMessage?
+                for topic in topics {
+                    guard let log = state.topics[topic], let offset = next[topic], offset < log.count else { continue }
+                    let candidate = log[offset]
+                    if best == nil || candidate.timestamp! < best!.timestamp! { best = candidate }
+                }
+                guard let best else { break }
+                batch.append(best)
+                next[best.topic]! += 1
             }
-            return best
+            return batch
         }
     }
 

@@ -17,7 +17,9 @@ final class AsyncLock: Sendable {
         return try await body()
     }
 
-    private func acquire() async {
+    /// Takes the lock, waiting for it; for a hold that spans calls (a group commit).
+    /// Every `acquire` is followed by one `release`.
+    func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state in
                 if !state.locked {
@@ -31,7 +33,7 @@ final class AsyncLock: Sendable {
         }
     }
 
-    private func release() {
+    func release() {
         let next: CheckedContinuation<Void, Never>? = state.withLock { state in
             guard state.head < state.waiters.count else {
                 state.locked = false

@@ -20,7 +20,32 @@ public protocol Database: Sendable {
     /// Runs one statement that commits by itself (no explicit transaction around it).
     func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Runs `body` as one group commit: every `transaction` it opens on this database (in
+    /// this task and its child tasks) is a savepoint of one database transaction that
+    /// commits when `body` returns, and `read`s see those writes. A transaction that throws
+    /// rolls back only its own savepoint. If `body` throws, or the final commit fails,
+    /// everything rolls back and the error is rethrown. A consumer wraps each poll batch in
+    /// it, so N records cost one commit instead of N. Stores that do not group (PostgreSQL,
+    /// where concurrent instances need each transaction's own serializable check) run
+    /// `body` as it is.
+    func batch<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
+
+    /// Runs `action` once what this task wrote so far is committed: at once outside a
+    /// `batch`, after the batch's commit inside one (and never if that commit fails). For
+    /// waking whoever reads the committed state: the outbox relay, timers.
+    func afterCommit(_ action: @escaping @Sendable () -> Void)
+
     func close() async throws
+}
+
+extension Database {
+    public func batch<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await body()
+    }
+
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        action()
+    }
 }
 
 extension Database {
@@ -36,16 +61,32 @@ extension Database {
     }
 }
 
+/// The statements around a unit of work: a transaction, or a savepoint inside one.
+struct SQLBracket {
+    var begin: String
+    var commit: String
+    var rollback: [String]
+
+    static func transaction(_ begin: String = "BEGIN") -> SQLBracket {
+        SQLBracket(begin: begin, commit: "COMMIT", rollback: ["ROLLBACK"])
+    }
+
+    /// A savepoint rolled back stays on the stack until it is released, hence both.
+    static func savepoint(_ name: String) -> SQLBracket {
+        SQLBracket(begin: "SAVEPOINT \(name)", commit: "RELEASE \(name)", rollback: ["ROLLBACK TO \(name)", "RELEASE \(name)"])
+    }
+}
+
 extension SQLDatabase {
-    /// Runs `body` on this connection between `begin` and `COMMIT`, rolling back when it throws.
-    func bracketed<T: Sendable>(_ begin: SQLQueryString, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await raw(begin).run()
+    /// Runs `body` on this connection inside `bracket`, rolling back when it throws.
+    func bracketed<T: Sendable>(_ bracket: SQLBracket, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await raw(SQLQueryString(bracket.begin)).run()
         do {
             let result = try await body(self)
-            try await raw("COMMIT").run()
+            try await raw(SQLQueryString(bracket.commit)).run()
             return result
         } catch {
-            try? await raw("ROLLBACK").run()
+            for statement in bracket.rollback { try? await raw(SQLQueryString(statement)).run() }
             throw error
         }
     }
@@ -60,7 +101,7 @@ extension Database {
     public func exclusively<T: Sendable>(_ lock: DatabaseLock, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard dialect == .postgresql else { return try await transaction(body) }
         return try await autocommit { sql in
-            try await sql.bracketed("BEGIN") { sql in
+            try await sql.bracketed(.transaction()) { sql in
                 try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: lock.rawValue))").run()
                 return try await body(sql)
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Messaging
 import SQLKit
 
 /// One schema change: SQL statements per dialect, applied once, in list order.
@@ -47,12 +48,12 @@ public enum StorageClock {
     public static func now() -> String { format(Date()) }
 
     public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        RFC3339.format(date)
     }
 
     /// Reads a timestamp written by `format`.
     public static func parse(_ text: String) -> Date? {
-        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+        RFC3339.parse(text)
     }
 }
 

@@ -30,9 +30,11 @@ public final class OutboxRelay: Service, Sendable {
         self.published = Counter(label: "ensemble_outbox_published_total", dimensions: [("service", service)])
     }
 
-    /// Asks the relay to publish now.
+    /// Asks the relay to publish now, or, inside a group commit (`Database.batch`), as
+    /// soon as the batch has committed.
     public func wake() {
-        signal.signal()
+        let signal = self.signal
+        database.afterCommit { signal.signal() }
     }
 
     public func run() async throws {

@@ -60,7 +60,7 @@ public final class PostgresStore: Database {
         while true {
             do {
                 return try await client.withConnection { connection in
-                    try await connection.sql(queryLogLevel: nil).bracketed("BEGIN ISOLATION LEVEL SERIALIZABLE", body)
+                    try await connection.sql(queryLogLevel: nil).bracketed(.transaction("BEGIN ISOLATION LEVEL SERIALIZABLE"), body)
                 }
             } catch let error where Self.isRetryable(error) && attempt < Self.attempts {
                 attempt += 1
@@ -72,7 +72,7 @@ public final class PostgresStore: Database {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            try await connection.sql(queryLogLevel: nil).bracketed("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+            try await connection.sql(queryLogLevel: nil).bracketed(.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), body)
         }
     }
 

@@ -6,6 +6,7 @@ import FoundationNetworking
 #endif
 import NIOCore
 import Testing
+import MessagingTesting
 
 /// The aggregator in `ensemble up`, over the real broker, through its HTTP API.
 @Suite("Aggregator over a real broker", .serialized)

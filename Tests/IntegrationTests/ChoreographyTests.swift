@@ -3,6 +3,7 @@ import Foundation
 import InventoryCore
 import Kafka
 import Messaging
+import MessagingTesting
 import OrchestratorCore
 import PaymentCore
 import SQLKit

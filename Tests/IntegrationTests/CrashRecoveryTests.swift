@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import MessagingTesting
 
 /// The experiment of issue 16, as a test: the whole stack, broker included, killed with
 /// SIGKILL while orders are in flight, then started again on the same databases.

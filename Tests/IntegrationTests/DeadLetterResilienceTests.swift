@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Messaging
+import MessagingTesting
 import ServiceKit
 import Synchronization
 import Testing
@@ -174,20 +175,11 @@ struct CountingBus: MessageBus {
         try await base.publish(contentsOf: records)
     }
 
-    func consume(_ subscription: Subscription, onReady: @escaping @Sendable () -> Void, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
-        try await base.consume(subscription, onReady: onReady, handler: handler)
+    func consume(
+        _ subscription: Subscription, maxBatch: Int, onReady: @escaping @Sendable () -> Void,
+        handler: @escaping @Sendable ([KafkaConsumerMessage]) async throws -> Void
+    ) async throws {
+        try await base.consume(subscription, maxBatch: maxBatch, onReady: onReady, handler: handler)
     }
 }
 
-/// A `Mutex` in a class, so structs can share it with the closures they create.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) {
-        mutex = Mutex(value)
-    }
-
-    func withLock<Result: Sendable>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        try mutex.withLock { try body(&$0) }
-    }
-}

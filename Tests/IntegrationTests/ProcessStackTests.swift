@@ -8,6 +8,7 @@ import SQLKit
 import Storage
 import StorageTesting
 import Testing
+import MessagingTesting
 
 /// `ensemble up --processes` as a person runs it, every service on PostgreSQL, with two
 /// payment and two orchestrator instances sharing their databases and consumer groups;

@@ -74,15 +74,3 @@ struct InMemoryMessageBusTests {
         }
     }
 }
-
-/// Polls `condition` every few milliseconds; fails the test after `timeout`.
-func waitUntil(timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
-            return
-        }
-        try await Task.sleep(for: .milliseconds(2))
-    }
-}

@@ -59,6 +59,82 @@ struct MessageConsumerTests {
         #expect(bus.committedOffset(group: "g", topic: topic) == 5)
     }
 
+    /// A consumer whose records are grouped, with a scope that counts the groups it ran
+    /// (and what each contained) instead of a database group commit.
+    private func batchingConsumer(groups: Locked<[[String]]>, handler: @escaping @Sendable (VerifyCustomer) throws -> Void) -> MessageConsumer {
+        let current = Locked<[String]>([])
+        var router = MessageRouter()
+        router.on(VerifyCustomer.self) { [handled] command, _ in
+            try handler(command)
+            handled.withLock { $0.append(command.customerID) }
+            current.withLock { $0.append(command.customerID) }
+        }
+        let scope: MessageConsumer.BatchScope = { body in
+            current.withLock { $0 = [] }
+            let stop = try await body()
+            groups.withLock { $0.append(current.withLock { $0 }) }
+            return stop
+        }
+        return MessageConsumer(
+            name: "test", bus: bus, subscription: Subscription(groupID: "g", topics: [topic]), router: router,
+            retry: RetryPolicy(attempts: 3, initialBackoff: .milliseconds(1)), maxBatch: 16, batchScope: scope, logger: Logger(label: "test")
+        )
+    }
+
+    @Test("records that arrived together are handled as one group, in order; a rejection ends the group, is dead-lettered, and the rest form the next")
+    func groupsAroundARejection() async throws {
+        for customer in ["a", "b", "mallory", "c", "d"] { try await publish(customer: customer) }
+        let groups = Locked<[[String]]>([])
+        let consumer = batchingConsumer(groups: groups) { command in
+            if command.customerID == "mallory" { throw MessageRejection("customer is blocked") }
+        }
+        try await run(consumer) { bus.committedOffset(group: "g", topic: topic) == 5 }
+        #expect(handled.withLock { $0 } == ["a", "b", "c", "d"])
+        #expect(groups.withLock { $0 } == [["a", "b"], ["c", "d"]], "two group commits around the rejected record")
+        let letters = bus.records(in: "profile.commands.dlq")
+        #expect(letters.map { $0.headers.string(for: DeadLetterHeader.reason) } == ["rejected"])
+        #expect(letters.first?.headers.string(for: DeadLetterHeader.originalOffset) == "2")
+    }
+
+    @Test("a record that fails inside a group is retried alone, then the rest go on as a group, order kept")
+    func groupsAroundAFailure() async throws {
+        struct Transient: Error {}
+        for customer in ["a", "flaky", "b", "c"] { try await publish(customer: customer) }
+        let failures = Locked(1)
+        let groups = Locked<[[String]]>([])
+        let consumer = batchingConsumer(groups: groups) { command in
+            guard command.customerID == "flaky" else { return }
+            try failures.withLock { remaining in
+                if remaining > 0 { remaining -= 1; throw Transient() }
+            }
+        }
+        try await run(consumer) { bus.committedOffset(group: "g", topic: topic) == 4 }
+        #expect(handled.withLock { $0 } == ["a", "flaky", "b", "c"])
+        #expect(groups.withLock { $0 } == [["a"], ["b", "c"]], "the failed record was handled outside any group")
+        #expect(bus.records(in: "profile.commands.dlq").isEmpty)
+    }
+
+    @Test("when a group as a whole does not commit, its records are handled again one at a time")
+    func groupThatDoesNotCommit() async throws {
+        struct CommitFailed: Error {}
+        for customer in ["a", "b", "c"] { try await publish(customer: customer) }
+        let scopes = Locked(0)
+        var router = MessageRouter()
+        router.on(VerifyCustomer.self) { [handled] command, _ in handled.withLock { $0.append(command.customerID) } }
+        let scope: MessageConsumer.BatchScope = { body in
+            _ = try await body()
+            scopes.withLock { $0 += 1 }
+            throw CommitFailed()
+        }
+        let consumer = MessageConsumer(
+            name: "test", bus: bus, subscription: Subscription(groupID: "g", topics: [topic]), router: router,
+            maxBatch: 16, batchScope: scope, logger: Logger(label: "test")
+        )
+        try await run(consumer) { bus.committedOffset(group: "g", topic: topic) == 3 }
+        #expect(scopes.withLock { $0 } == 1)
+        #expect(handled.withLock { $0 } == ["a", "b", "c", "a", "b", "c"], "the group ran once, then each record alone")
+    }
+
     @Test("a transient failure is retried and then succeeds")
     func retriesThenSucceeds() async throws {
         struct Transient: Error {}
@@ -261,18 +337,6 @@ struct PartitionLanesTests {
     }
 }
 
-/// A `Mutex` in a class, so test structs can share it with the closures they create.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) {
-        mutex = Mutex(value)
-    }
-
-    func withLock<Result: Sendable>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        try mutex.withLock { try body(&$0) }
-    }
-}
 
 @Suite("Retry policy")
 struct RetryPolicyTests {

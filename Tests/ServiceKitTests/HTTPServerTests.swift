@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import MessagingTesting
 import Metrics
 import Prometheus
 import ServiceKit

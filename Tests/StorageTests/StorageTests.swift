@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MessagingTesting
 import SQLKit
 import Storage
 import StorageTesting
@@ -43,6 +44,81 @@ struct StorageTests {
             try await group.waitForAll()
         }
         #expect(try await store.read { try await $0.raw("SELECT n FROM c").first()!.decode(column: "n", as: Int.self) } == 50)
+    }
+
+    @Test("a batch commits its transactions together; one that throws rolls back alone; reads see the batch")
+    func groupCommit() async throws {
+        struct Abort: Error {}
+        let store = try await open()
+        try await Migrator.migrate(store, [Migration("g-001") { _ in ["CREATE TABLE g (v INTEGER NOT NULL)"] }], logger: Logger(label: "test"))
+        let woken = Locked<[String]>([])
+        let seen = try await store.batch { () async throws -> [Int] in
+            try await store.transaction { sql in try await sql.raw("INSERT INTO g (v) VALUES (1)").run() }
+            store.afterCommit { woken.withLock { $0.append("first") } }
+            await #expect(throws: Abort.self) {
+                try await store.transaction { sql in
+                    try await sql.raw("INSERT INTO g (v) VALUES (2)").run()
+                    throw Abort()
+                }
+            }
+            try await store.transaction { sql in try await sql.raw("INSERT INTO g (v) VALUES (3)").run() }
+            #expect(woken.withLock { $0 }.isEmpty, "nothing is committed before the batch ends")
+            return try await store.read { sql in try await sql.raw("SELECT v FROM g ORDER BY v").all().map { try $0.decode(column: "v", as: Int.self) } }
+        }
+        #expect(seen == [1, 3], "a read inside the batch sees the batch's own writes")
+        #expect(woken.withLock { $0 } == ["first"], "after-commit work runs once the batch committed")
+        let values = try await store.read { sql in try await sql.raw("SELECT v FROM g ORDER BY v").all().map { try $0.decode(column: "v", as: Int.self) } }
+        #expect(values == [1, 3])
+    }
+
+    @Test("a batch whose body throws leaves nothing behind and runs none of its after-commit work")
+    func groupRollback() async throws {
+        struct Abort: Error {}
+        let store = try await open()
+        try await Migrator.migrate(store, [Migration("h-001") { _ in ["CREATE TABLE h (v INTEGER NOT NULL)"] }], logger: Logger(label: "test"))
+        let woken = Locked(0)
+        await #expect(throws: Abort.self) {
+            try await store.batch { () async throws -> Void in
+                try await store.transaction { sql in try await sql.raw("INSERT INTO h (v) VALUES (1)").run() }
+                store.afterCommit { woken.withLock { $0 += 1 } }
+                throw Abort()
+            }
+        }
+        // The writer is free again, and nothing of the batch is there.
+        try await store.transaction { sql in try await sql.raw("INSERT INTO h (v) VALUES (2)").run() }
+        let values = try await store.read { sql in try await sql.raw("SELECT v FROM h").all().map { try $0.decode(column: "v", as: Int.self) } }
+        #expect(values == [2])
+        #expect(woken.withLock { $0 } == 0)
+    }
+
+    @Test("transactions of other tasks wait for a batch in progress and are not part of it")
+    func groupIsolation() async throws {
+        struct Abort: Error {}
+        let store = try await open()
+        try await Migrator.migrate(store, [Migration("i-001") { _ in ["CREATE TABLE i (v INTEGER NOT NULL)"] }], logger: Logger(label: "test"))
+        let inside = Locked(false)
+        let release = Locked(false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await #expect(throws: Abort.self) {
+                    try await store.batch { () async throws -> Void in
+                        try await store.transaction { sql in try await sql.raw("INSERT INTO i (v) VALUES (1)").run() }
+                        inside.withLock { $0 = true }
+                        try await waitUntil { release.withLock { $0 } }
+                        throw Abort()
+                    }
+                }
+            }
+            try await waitUntil { inside.withLock { $0 } }
+            group.addTask {
+                // Outside the batch's task: its own transaction, after the batch.
+                try await store.transaction { sql in try await sql.raw("INSERT INTO i (v) VALUES (2)").run() }
+            }
+            release.withLock { $0 = true }
+            try await group.waitForAll()
+        }
+        let values = try await store.read { sql in try await sql.raw("SELECT v FROM i").all().map { try $0.decode(column: "v", as: Int.self) } }
+        #expect(values == [2], "the other task's write survived the batch's rollback")
     }
 
     @Test("migrations run once, in order, and a failing one is named")

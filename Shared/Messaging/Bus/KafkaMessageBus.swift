@@ -28,8 +28,9 @@ public struct KafkaMessageBus: MessageBus {
 
     public func consume(
         _ subscription: Subscription,
+        maxBatch: Int,
         onReady: @escaping @Sendable () -> Void,
-        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+        handler: @escaping @Sendable ([KafkaConsumerMessage]) async throws -> Void
     ) async throws {
         var configuration = consumerDefaults
         configuration.groupID = subscription.groupID
@@ -41,7 +42,8 @@ public struct KafkaMessageBus: MessageBus {
         logger[metadataKey: LogKey.kafkaGroup] = "\(subscription.groupID)"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
 
-        let lanes = PartitionLanes()
+        // A lane is paused once two batches are waiting behind the one in progress.
+        let lanes = PartitionLanes(pauseAbove: max(16, 2 * maxBatch), resumeAt: max(4, maxBatch / 2))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             group.addTask {
@@ -52,24 +54,23 @@ public struct KafkaMessageBus: MessageBus {
                 onReady()
             }
             // One lane per partition: in order within a partition, partitions side by side.
-            var queues: [PartitionLanes.Key: AsyncStream<KafkaConsumerMessage>.Continuation] = [:]
+            var queues: [PartitionLanes.Key: LaneQueue] = [:]
             do {
                 for try await message in consumer.messages {
                     let key = PartitionLanes.Key(message)
-                    let queue: AsyncStream<KafkaConsumerMessage>.Continuation
+                    let queue: LaneQueue
                     if let existing = queues[key] {
                         queue = existing
                     } else {
-                        let (stream, continuation) = AsyncStream.makeStream(of: KafkaConsumerMessage.self)
-                        queues[key] = continuation
-                        queue = continuation
+                        queue = LaneQueue()
+                        queues[key] = queue
                         group.addTask {
-                            try await Self.runLane(stream, key: key, lanes: lanes, consumer: consumer, handler: handler)
+                            try await Self.runLane(queue, key: key, maxBatch: maxBatch, lanes: lanes, consumer: consumer, handler: handler)
                         }
                     }
                     consumer.startedHandling()
                     lanes.enqueued(key) { partition in consumer.pause([partition]) }
-                    queue.yield(message)
+                    queue.append(message)
                 }
             } catch {
                 queues.values.forEach { $0.finish() }
@@ -81,26 +82,30 @@ public struct KafkaMessageBus: MessageBus {
         }
     }
 
-    /// Handles one partition's records in order and commits each after its handler.
-    /// A handler that throws stops the lane and, through the task group, the consumer;
-    /// a `CancellationError` (shutdown) leaves the rest uncommitted, to be read again.
+    /// Handles one partition's records in order, in batches of what has arrived, and
+    /// commits each batch's last offset after its handler. A handler that throws stops the
+    /// lane and, through the task group, the consumer; a `CancellationError` (shutdown)
+    /// leaves the rest uncommitted, to be read again.
     private static func runLane(
-        _ stream: AsyncStream<KafkaConsumerMessage>,
+        _ queue: LaneQueue,
         key: PartitionLanes.Key,
+        maxBatch: Int,
         lanes: PartitionLanes,
         consumer: KafkaConsumer,
-        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+        handler: @escaping @Sendable ([KafkaConsumerMessage]) async throws -> Void
     ) async throws {
         var stopping = false
-        for await message in stream {
+        while let batch = await queue.next(limit: maxBatch) {
             defer {
-                consumer.finishedHandling()
-                lanes.finished(key) { partition in consumer.resume([partition]) }
+                for _ in batch {
+                    consumer.finishedHandling()
+                    lanes.finished(key) { partition in consumer.resume([partition]) }
+                }
             }
             guard !stopping else { continue }
             do {
-                try await handler(message)
-                consumer.commit(message)
+                try await handler(batch)
+                consumer.commit(batch[batch.count - 1])
             } catch is CancellationError {
                 stopping = true
             }

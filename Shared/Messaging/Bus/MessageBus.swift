@@ -38,22 +38,32 @@ public protocol MessageBus: Sendable {
     /// Publishes `records` in order and returns once the bus has durably accepted all of them.
     func publish(contentsOf records: [KafkaProducerMessage]) async throws
 
-    /// Reads `subscription` and calls `handler` for each record, in order within a
-    /// partition; different partitions may be handled at the same time. A record counts as
-    /// handled (its offset is committed) once `handler` returns. If `handler` throws
-    /// `CancellationError`, that partition stops there, uncommitted (shutdown); any other
-    /// error stops consumption and is rethrown, leaving the record uncommitted. Runs until cancelled or, under a `ServiceGroup`, until graceful shutdown.
-    /// `onReady` is called once the consumer owns partitions (it joined its group).
+    /// Reads `subscription` and calls `handler` with the records of one partition, in
+    /// order, as many at a time as have arrived (up to `maxBatch`); different partitions
+    /// may be handled at the same time. A batch counts as handled (its offsets are
+    /// committed) once `handler` returns. If `handler` throws `CancellationError`, that
+    /// partition stops there, uncommitted (shutdown); any other error stops consumption and
+    /// is rethrown, leaving the batch uncommitted. Runs until cancelled or, under a
+    /// `ServiceGroup`, until graceful shutdown. `onReady` is called once the consumer owns
+    /// partitions (it joined its group).
     func consume(
         _ subscription: Subscription,
+        maxBatch: Int,
         onReady: @escaping @Sendable () -> Void,
-        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+        handler: @escaping @Sendable ([KafkaConsumerMessage]) async throws -> Void
     ) async throws
 }
 
 extension MessageBus {
-    public func consume(_ subscription: Subscription, handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void) async throws {
-        try await consume(subscription, onReady: {}, handler: handler)
+    /// Reads `subscription` one record at a time: `handler` for each, its offset committed after it.
+    public func consume(
+        _ subscription: Subscription,
+        onReady: @escaping @Sendable () -> Void = {},
+        handler: @escaping @Sendable (KafkaConsumerMessage) async throws -> Void
+    ) async throws {
+        try await consume(subscription, maxBatch: 1, onReady: onReady) { records in
+            for record in records { try await handler(record) }
+        }
     }
 
     public func publish(contentsOf records: [KafkaProducerMessage]) async throws {

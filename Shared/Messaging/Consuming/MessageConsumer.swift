@@ -14,7 +14,13 @@ import ServiceLifecycle
 ///   `message-type`, or a body that does not decode: dead-lettered at once;
 /// - a handler throwing `MessageRejection`: dead-lettered at once;
 /// - a handler throwing anything else: retried per `retry`, then dead-lettered.
-/// The record's offset is committed only after it was handled or dead-lettered. A dead
+/// The record's offset is committed only after it was handled or dead-lettered.
+///
+/// Records arrive in batches (what a partition's lane has received, up to `maxBatch`).
+/// The records of a batch that decode are handled in order inside `batchScope` — the
+/// service's group commit (`Database.batch`), so they cost one database commit — and the
+/// first one that throws ends the group: what came before it commits, and it and the rest
+/// are handled one at a time, with the retries and dead letters above. A dead
 /// letter is bounded in size (`DeadLetterLimits`), so the record itself cannot make its
 /// write fail; when the write fails for another reason (the dead-letter topic is missing,
 /// the broker is away), the consumer holds that partition and retries with backoff,
@@ -25,6 +31,19 @@ public struct MessageConsumer: Service {
     /// Records with more headers than this are dead-lettered without being decoded (the
     /// envelope has seven).
     public static let defaultMaxHeaders = 64
+    /// Records of one partition handled in one group commit, at most.
+    public static let defaultMaxBatch = 64
+
+    /// Runs a group of handlers as one unit of work (a database group commit), returning
+    /// what its body returns; it throws only when the unit as a whole failed (nothing of it
+    /// took effect).
+    public typealias BatchScope = @Sendable (_ body: @Sendable () async throws -> BatchStop?) async throws -> BatchStop?
+
+    /// Where a group commit's handling stopped: the record that threw, and its error.
+    public struct BatchStop: Sendable {
+        public let index: Int
+        public let error: any Error
+    }
 
     public let name: String
     private let bus: any MessageBus
@@ -35,6 +54,8 @@ public struct MessageConsumer: Service {
     private let maxHeaders: Int
     private let deadLetterLimits: DeadLetterLimits
     private let deadLetterRetry: RetryPolicy
+    private let maxBatch: Int
+    private let batchScope: BatchScope?
     private let logger: Logger
     private let onReady: @Sendable () -> Void
     private let onHold: @Sendable (_ partition: String, _ reason: String?) -> Void
@@ -52,6 +73,8 @@ public struct MessageConsumer: Service {
         maxHeaders: Int = Self.defaultMaxHeaders,
         deadLetterLimits: DeadLetterLimits = .standard,
         deadLetterRetry: RetryPolicy = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(100), multiplier: 2, maxBackoff: .seconds(5)),
+        maxBatch: Int = Self.defaultMaxBatch,
+        batchScope: BatchScope? = nil,
         logger: Logger,
         onReady: @escaping @Sendable () -> Void = {},
         onHold: @escaping @Sendable (_ partition: String, _ reason: String?) -> Void = { _, _ in }
@@ -67,6 +90,8 @@ public struct MessageConsumer: Service {
         self.maxHeaders = maxHeaders
         self.deadLetterLimits = deadLetterLimits
         self.deadLetterRetry = deadLetterRetry
+        self.maxBatch = batchScope == nil ? 1 : max(1, maxBatch)
+        self.batchScope = batchScope
         var logger = logger
         logger[metadataKey: LogKey.consumer] = "\(name)"
         self.logger = logger
@@ -74,43 +99,132 @@ public struct MessageConsumer: Service {
 
     public func run() async throws {
         logger.info("consuming", metadata: [LogKey.kafkaTopics: "\(subscription.topics.joined(separator: ","))", LogKey.kafkaGroup: "\(subscription.groupID)"])
-        try await bus.consume(subscription, onReady: onReady) { record in
-            try await handle(record)
+        try await bus.consume(subscription, maxBatch: maxBatch, onReady: onReady) { records in
+            try await handle(records)
         }
+    }
+
+    /// A record whose envelope was read and whose handler is found and decoded.
+    private struct Ready: Sendable {
+        let record: KafkaConsumerMessage
+        let envelope: Envelope
+        let prepared: MessageRouter.Prepared
+        let logger: Logger
+    }
+
+    /// Handles one partition's records, in order: the ones that decode in groups (see the
+    /// type's documentation), the others dead-lettered between them. Throws only
+    /// `CancellationError` (see `handle(_:)` for one record).
+    public func handle(_ records: [KafkaConsumerMessage]) async throws {
+        var group: [Ready] = []
+        for record in records {
+            switch prepare(record) {
+            case .ready(let ready):
+                group.append(ready)
+            case .deadLetter(let error, let messageType, let logger):
+                try await handle(group)
+                group.removeAll()
+                try await deadLetter(record, error, messageType: messageType, logger: logger)
+            }
+        }
+        try await handle(group)
     }
 
     /// Handles one record: route, retry, or dead-letter. Throws only `CancellationError`,
     /// on cancellation or graceful shutdown while a dead letter is being retried (the record
     /// then stays uncommitted and is read again after the restart).
     public func handle(_ record: KafkaConsumerMessage) async throws {
+        switch prepare(record) {
+        case .ready(let ready):
+            try await handleAlone(ready)
+        case .deadLetter(let error, let messageType, let logger):
+            try await deadLetter(record, error, messageType: messageType, logger: logger)
+        }
+    }
+
+    private enum Preparation {
+        case ready(Ready)
+        case deadLetter(MessagingError, messageType: String, logger: Logger?)
+    }
+
+    /// Checks the record's size, reads its envelope and decodes it for its handler.
+    private func prepare(_ record: KafkaConsumerMessage) -> Preparation {
         let size = record.value.count + (record.key?.count ?? 0) + record.headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
         if size > maxRecordBytes || record.headers.count > maxHeaders {
             let message = size > maxRecordBytes
                 ? "the record has \(size) bytes; this consumer accepts at most \(maxRecordBytes)"
                 : "the record has \(record.headers.count) headers; this consumer accepts at most \(maxHeaders)"
-            try await deadLetter(record, MessagingError(code: .tooLarge, message: message), messageType: record.headers.string(for: EnvelopeHeader.messageType) ?? "unknown")
-            return
+            return .deadLetter(MessagingError(code: .tooLarge, message: message), messageType: record.headers.string(for: EnvelopeHeader.messageType) ?? "unknown", logger: nil)
         }
         let envelope: Envelope
         do {
             envelope = try Envelope(record: record)
         } catch {
-            try await deadLetter(record, error, messageType: record.headers.string(for: EnvelopeHeader.messageType) ?? "unknown")
-            return
+            return .deadLetter(error, messageType: record.headers.string(for: EnvelopeHeader.messageType) ?? "unknown", logger: nil)
         }
         var logger = logger
         logger[metadataKey: LogKey.messageID] = "\(envelope.messageID.uuidString.lowercased())"
         logger[metadataKey: LogKey.messageType] = "\(envelope.messageType)"
         logger[metadataKey: LogKey.orderID] = "\(envelope.correlationID)"
-
-        let prepared: MessageRouter.Prepared
         do {
-            prepared = try router.prepare(envelope)
+            return .ready(Ready(record: record, envelope: envelope, prepared: try router.prepare(envelope), logger: logger))
         } catch {
-            try await deadLetter(record, error, messageType: envelope.messageType, logger: logger)
+            return .deadLetter(error, messageType: envelope.messageType, logger: logger)
+        }
+    }
+
+    /// Handles decoded records in order: as one group commit when there are several and a
+    /// scope is configured. The first one that throws ends the group (what came before it
+    /// commits): rejected, it is dead-lettered; failed, it is handled alone with the retry
+    /// policy; then the rest form the next group.
+    private func handle(_ group: [Ready]) async throws {
+        guard !group.isEmpty else { return }
+        guard group.count > 1, let batchScope else {
+            for ready in group { try await handleAlone(ready) }
             return
         }
+        let name = self.name
+        let stopped: BatchStop?
+        do {
+            stopped = try await batchScope {
+                for (index, ready) in group.enumerated() {
+                    ready.logger.debug("handling")
+                    let started = ContinuousClock.now
+                    do {
+                        try await ready.prepared()
+                    } catch {
+                        // Its own transaction rolled back; the ones before it stay.
+                        return BatchStop(index: index, error: error)
+                    }
+                    MessagingMetrics.handled(consumer: name, type: ready.envelope.messageType, outcome: "ok", duration: ContinuousClock.now - started)
+                }
+                return nil
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // The group as a whole did not commit: nothing of it happened.
+            logger.warning("batch not committed; handling its records one at a time", metadata: [LogKey.error: "\(error)", "count": "\(group.count)"])
+            for ready in group { try await handleAlone(ready) }
+            return
+        }
+        guard let stopped else { return }
+        let failed = group[stopped.index]
+        switch stopped.error {
+        case is CancellationError:
+            throw CancellationError()
+        case let rejection as MessageRejection:
+            try await deadLetter(failed.record, MessagingError(code: .rejected, message: rejection.reason), messageType: failed.envelope.messageType, logger: failed.logger)
+        default:
+            try await handleAlone(failed)
+        }
+        try await handle(Array(group[(stopped.index + 1)...]))
+    }
 
+    /// Handles one decoded record with the retry policy; dead-letters it when rejected or
+    /// when it keeps failing.
+    private func handleAlone(_ ready: Ready) async throws {
+        let (record, envelope, prepared, logger) = (ready.record, ready.envelope, ready.prepared, ready.logger)
         logger.debug("handling")
         let started = ContinuousClock.now
         var attempt = 1

@@ -4,15 +4,12 @@ import Foundation
 public enum MessageCoding {
     /// RFC 3339 with milliseconds, in UTC, e.g. `2026-11-25T12:00:00.123Z`.
     public static func timestamp(_ date: Date) -> String {
-        date.formatted(timestampStyle)
+        RFC3339.format(date)
     }
 
     public static func parseTimestamp(_ text: String) -> Date? {
-        if let date = try? timestampStyle.parse(text) { return date }
-        return try? Date.ISO8601FormatStyle().parse(text)
+        RFC3339.parse(text)
     }
-
-    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()

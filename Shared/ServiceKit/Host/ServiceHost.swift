@@ -110,8 +110,15 @@ public final class ServiceHost {
         let check = "consumer \(subscription.groupID)"
         let health = self.health
         health.set(check, ready: false, detail: "joining consumer group \(subscription.groupID)")
+        // Each poll batch is one group commit on the service's database, except when a
+        // crash is injected after a command's commit: that fault needs each command's own.
+        let database = self.database
+        let groupCommit: MessageConsumer.BatchScope = { (body: @Sendable () async throws -> MessageConsumer.BatchStop?) async throws -> MessageConsumer.BatchStop? in
+            try await database.batch(body)
+        }
+        let batchScope = settings.faults.crashAfter == nil ? groupCommit : nil
         let consumer = MessageConsumer(
-            name: consumerName ?? name.rawValue, bus: bus, subscription: subscription, router: router, logger: logger,
+            name: consumerName ?? name.rawValue, bus: bus, subscription: subscription, router: router, batchScope: batchScope, logger: logger,
             onReady: {
                 health.set(check, ready: true, detail: "consuming \(subscription.topics.joined(separator: ", "))")
                 onReady()

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Messaging
 import Synchronization
 
 /// A `LogHandler` that writes one JSON object per line:
@@ -72,6 +73,5 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-    private static func timestamp(_ date: Date) -> String { date.formatted(style) }
+    private static func timestamp(_ date: Date) -> String { RFC3339.format(date) }
 }

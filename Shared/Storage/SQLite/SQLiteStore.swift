@@ -68,16 +68,81 @@ public final class SQLiteStore: Database {
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await lock.withLock { try await sql.bracketed("BEGIN IMMEDIATE", body) }
+        if let batch = TransactionBatch.current(on: self) {
+            return try await inBatch(batch, body)
+        }
+        return try await lock.withLock { try await sql.bracketed(.transaction("BEGIN IMMEDIATE"), body) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        // Inside a batch that wrote, read on the writing connection so the batch sees itself.
+        if let batch = TransactionBatch.current(on: self), batch.isOpen {
+            return try await batch.turn.withLock { try await body(sql) }
+        }
         // One read transaction: every statement of `body` sees the same committed state.
-        try await readLock.withLock { try await readSQL.bracketed("BEGIN", body) }
+        return try await readLock.withLock { try await readSQL.bracketed(.transaction(), body) }
     }
 
     public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await lock.withLock { try await body(sql) }
+        if let batch = TransactionBatch.current(on: self) {
+            return try await inBatch(batch, body)
+        }
+        return try await lock.withLock { try await body(sql) }
+    }
+
+    /// Group commit (see `Database.batch`). The writer lock is taken with the batch's
+    /// first write and held until its commit; a batch that never writes never takes it.
+    public func batch<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if TransactionBatch.current(on: self) != nil { return try await body() }
+        let batch = TransactionBatch(store: self)
+        let result: T
+        do {
+            result = try await TransactionBatch.$current.withValue(batch) { try await body() }
+        } catch {
+            _ = batch.end()
+            if batch.isOpen {
+                try? await sql.raw("ROLLBACK").run()
+                lock.release()
+            }
+            throw error
+        }
+        let afterCommit = batch.end()
+        guard batch.isOpen else { return result }
+        do {
+            try await sql.raw("COMMIT").run()
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            lock.release()
+            throw error
+        }
+        lock.release()
+        for action in afterCommit { action() }
+        return result
+    }
+
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        if let batch = TransactionBatch.current(on: self), batch.isOpen {
+            batch.queue(action)
+        } else {
+            action()
+        }
+    }
+
+    /// One transaction of a batch: a savepoint, opening the batch's transaction first.
+    private func inBatch<T: Sendable>(_ batch: TransactionBatch, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await batch.turn.withLock {
+            if !batch.isOpen {
+                await lock.acquire()
+                do {
+                    try await sql.raw("BEGIN IMMEDIATE").run()
+                } catch {
+                    lock.release()
+                    throw error
+                }
+                batch.markOpen()
+            }
+            return try await sql.bracketed(.savepoint(TransactionBatch.savepoint), body)
+        }
     }
 
     public func close() async throws {

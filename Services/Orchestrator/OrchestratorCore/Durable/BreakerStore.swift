@@ -18,9 +18,15 @@ enum BreakerStore {
         ]
     }
 
-    static func all(in sql: any SQLDatabase) async throws -> [BreakerRecord] {
-        try await sql.raw("SELECT record FROM circuit_breakers ORDER BY route").all().map {
-            try $0.decodeJSON(column: "record", as: BreakerRecord.self)
+    /// Every route's record; with `cache`, a record whose stored text did not change since
+    /// it was last read is not decoded again (every saga transaction reads them all).
+    static func all(in sql: any SQLDatabase, cache: DocumentCache<BreakerRecord>? = nil) async throws -> [BreakerRecord] {
+        try await sql.raw("SELECT route, record FROM circuit_breakers ORDER BY route").all().map { row in
+            guard let cache else { return try row.decodeJSON(column: "record", as: BreakerRecord.self) }
+            let text = try row.decode(column: "record", as: String.self)
+            return try cache.value(try row.decode(column: "route", as: String.self), text: text) { _ in
+                try row.decodeJSON(column: "record", as: BreakerRecord.self)
+            }
         }
     }
 

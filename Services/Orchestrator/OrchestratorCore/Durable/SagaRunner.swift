@@ -16,6 +16,13 @@ public final class SagaRunner: Sendable {
     public let topics: TopicNames
     private let relay: OutboxRelay
     private let timers = WakeSignal()
+    /// When the timer service wakes up by itself (nil while it is working): a change whose
+    /// deadline is later than that needs no wake-up.
+    private let timersWakeAt = Mutex<Date?>(nil)
+    /// Running sagas' documents and the breakers' records as last read or written, so a
+    /// transaction decodes only what another one changed (see `DocumentCache`).
+    private let documents = DocumentCache<SagaInstance>()
+    private let breakerDocuments = DocumentCache<BreakerRecord>(capacity: 256)
     private let definitions = Mutex<[String: SagaDefinition]>([:])
     private let now: @Sendable () -> Date
     private let logger: Logger
@@ -74,25 +81,26 @@ public final class SagaRunner: Sendable {
         let data = try request.sagaData(orderID: orderID)
         let engine = self.engine
         let topics = self.topics
-        let result = try await database.transaction { sql -> (String, Bool, [BreakerTransition]) in
+        let (documents, breakerDocuments) = (self.documents, self.breakerDocuments)
+        let result = try await database.transaction { sql -> (String, Bool, [BreakerTransition], Date?) in
             if let key = idempotencyKey, let existing = try await SagaStore.order(forKey: key, in: sql) {
-                return (existing, false, [])
+                return (existing, false, [], nil)
             }
-            try await Self.loadBreakers(engine.breakers, in: sql)
+            try await Self.loadBreakers(engine.breakers, in: sql, cache: breakerDocuments)
             var saga = SagaInstance(id: orderID, definition: definition, customerID: request.customerID, data: data, now: now)
             let commands = engine.start(&saga, definition, now: now)
-            try await SagaStore.insert(saga, in: sql)
+            try await SagaStore.insert(saga, in: sql, cache: documents)
             if let key = idempotencyKey { try await SagaStore.remember(key: key, order: orderID, in: sql) }
             let placed = try Envelope(OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo), correlationID: orderID)
             let (breakerEvents, transitions) = try await Self.saveBreakers(engine.breakers, topics: topics, in: sql)
             try await Outbox.add([OutboxMessage(placed, topic: topics.events("orders"))] + (try Self.outbox(commands, saga: saga, topics: topics, causedBy: placed.messageID)) + breakerEvents, in: sql)
-            return (orderID, true, transitions)
+            return (orderID, true, transitions, saga.nextDeadline)
         }
         report(result.2)
         if result.1 {
             SagaMetrics.started()
             relay.wake()
-            timers.signal()
+            wakeTimers(for: result.3)
         }
         return (result.0, result.1)
     }
@@ -153,13 +161,28 @@ public final class SagaRunner: Sendable {
 
     /// Wait for a timer, a new saga or a reply, at most `timeout`.
     public func waitForTimers(timeout: Duration) async {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        timersWakeAt.withLock { $0 = now().addingTimeInterval(seconds) }
         await timers.wait(timeout: timeout)
+        timersWakeAt.withLock { $0 = nil }
     }
 
+    /// Wakes the timer service, once the change committed, if `deadline` comes before it
+    /// would wake by itself (or it is busy and might have read the deadlines already).
+    private func wakeTimers(for deadline: Date?) {
+        guard let deadline else { return }
+        let needed = timersWakeAt.withLock { wakeAt in wakeAt.map { deadline < $0 } ?? true }
+        guard needed else { return }
+        let timers = self.timers
+        database.afterCommit { timers.signal() }
+    }
+
+    /// The saga with its whole history.
     public func saga(_ id: String) async throws -> SagaInstance? {
-        try await database.read { sql in try await SagaStore.saga(id, in: sql) }
+        try await database.read { sql in try await SagaStore.sagaWithHistory(id, in: sql) }
     }
 
+    /// A page of sagas, newest first, without their history.
     public func sagas(status: SagaStatus?, customer: String?, limit: Int, offset: Int) async throws -> [SagaInstance] {
         try await database.read { sql in try await SagaStore.list(status: status, customer: customer, limit: limit, offset: offset, in: sql) }
     }
@@ -177,7 +200,8 @@ public final class SagaRunner: Sendable {
             }
             return .success(commands)
         }
-        return try result.get()
+        let changed = try result.get()
+        return try await saga(id) ?? changed
     }
 
     private func mutate(_ id: String, inbox envelope: Envelope?, _ change: @escaping @Sendable (inout SagaInstance, SagaDefinition) -> [OutgoingCommand]) async throws {
@@ -199,7 +223,7 @@ public final class SagaRunner: Sendable {
         let logger = self.logger
         let (result, finished, stuck, transitions): (Result<SagaInstance, SagaRunnerError>, SagaInstance?, [StuckStep], [BreakerTransition]) = try await database.transaction { sql in
             if let envelope, try await !Inbox.recordIfNew(envelope, in: sql) { return (.failure(.notFound(id)), nil, [], []) }
-            guard var saga = try await SagaStore.saga(id, in: sql) else {
+            guard var saga = try await SagaStore.saga(id, in: sql, cache: self.documents) else {
                 if envelope != nil { logger.warning("reply for an unknown saga ignored", metadata: [LogKey.orderID: "\(id)"]) }
                 return (.failure(.notFound(id)), nil, [], [])
             }
@@ -207,7 +231,7 @@ public final class SagaRunner: Sendable {
                 return (.failure(.notRetriable(id, saga.status)), nil, [], [])
             }
             let before = saga
-            try await Self.loadBreakers(self.engine.breakers, in: sql)
+            try await Self.loadBreakers(self.engine.breakers, in: sql, cache: self.breakerDocuments)
             let commands: [OutgoingCommand]
             switch change(&saga, definition) {
             case .success(let sent): commands = sent
@@ -231,7 +255,7 @@ public final class SagaRunner: Sendable {
             if saga.status.isFinished && !before.status.isFinished {
                 messages.append(OutboxMessage(try Self.outcomeEvent(saga, causedBy: envelope?.messageID), topic: topics.events("orders")))
             }
-            try await SagaStore.update(saga, in: sql)
+            try await SagaStore.update(saga, in: sql, cache: self.documents)
             try await Outbox.add(messages, in: sql)
             return (.success(saga), saga.status.isFinished && !before.status.isFinished ? saga : nil, stuck, transitions)
         }
@@ -249,7 +273,7 @@ public final class SagaRunner: Sendable {
             ])
         }
         relay.wake()
-        timers.signal()
+        if case .success(let saga) = result, !saga.status.isFinished { wakeTimers(for: saga.nextDeadline) }
         return result
     }
 
@@ -269,8 +293,8 @@ public final class SagaRunner: Sendable {
     }
 
     /// The working set, from the database: called at the start of each saga transaction.
-    static func loadBreakers(_ breakers: CircuitBreakers, in sql: any SQLDatabase) async throws {
-        breakers.load(try await BreakerStore.all(in: sql))
+    static func loadBreakers(_ breakers: CircuitBreakers, in sql: any SQLDatabase, cache: DocumentCache<BreakerRecord>? = nil) async throws {
+        breakers.load(try await BreakerStore.all(in: sql, cache: cache))
     }
 
     /// Stores what changed in the working set, in the same transaction; returns the events

@@ -43,6 +43,24 @@ enum SagaStore {
         ]
     }
 
+    /// A saga's history as rows appended with each change, instead of inside the state
+    /// document, which would otherwise be re-encoded whole, growing, on every reply.
+    static let historyMigration = Migration("orchestrator-004-saga-history") { _ in
+        [
+            """
+            CREATE TABLE saga_history (
+                saga_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                at TEXT NOT NULL,
+                step TEXT,
+                event TEXT NOT NULL,
+                detail TEXT,
+                PRIMARY KEY (saga_id, seq)
+            )
+            """,
+        ]
+    }
+
     // MARK: Definitions
 
     static func saveDefinition(_ definition: SagaDefinition, in sql: any SQLDatabase) async throws -> Bool {
@@ -64,30 +82,98 @@ enum SagaStore {
 
     // MARK: Sagas
 
-    static func insert(_ saga: SagaInstance, in sql: any SQLDatabase) async throws {
+    /// `cache` (the runner's) remembers the document written, so the next reply to this
+    /// saga need not decode it again.
+    static func insert(_ saga: SagaInstance, in sql: any SQLDatabase, cache: DocumentCache<SagaInstance>? = nil) async throws {
+        var saga = saga
+        try await appendHistory(&saga, in: sql)
+        let state = try StorageJSON.encode(saga)
         try await sql.raw("""
         INSERT INTO sagas (id, definition_name, definition_version, customer_id, status, state, next_deadline, created_at, updated_at)
         VALUES (\(bind: saga.id), \(bind: saga.definitionName), \(bind: saga.definitionVersion), \(bind: saga.customerID),
-                \(bind: saga.status.rawValue), \(bind: try StorageJSON.encode(saga)), \(bind: saga.nextDeadline.map(StorageClock.format)),
+                \(bind: saga.status.rawValue), \(bind: state), \(bind: saga.nextDeadline.map(StorageClock.format)),
                 \(bind: StorageClock.format(saga.createdAt)), \(bind: StorageClock.format(saga.updatedAt)))
         """).run()
+        cache?.remember(saga.id, text: state, value: saga)
     }
 
-    static func update(_ saga: SagaInstance, in sql: any SQLDatabase) async throws {
+    static func update(_ saga: SagaInstance, in sql: any SQLDatabase, cache: DocumentCache<SagaInstance>? = nil) async throws {
+        var saga = saga
+        try await appendHistory(&saga, in: sql)
+        let state = try StorageJSON.encode(saga)
         try await sql.raw("""
-        UPDATE sagas SET status = \(bind: saga.status.rawValue), state = \(bind: try StorageJSON.encode(saga)),
+        UPDATE sagas SET status = \(bind: saga.status.rawValue), state = \(bind: state),
             next_deadline = \(bind: saga.status.isFinished ? nil : saga.nextDeadline.map(StorageClock.format)),
             updated_at = \(bind: StorageClock.format(saga.updatedAt))
         WHERE id = \(bind: saga.id)
         """).run()
-    }
-
-    static func saga(_ id: String, in sql: any SQLDatabase) async throws -> SagaInstance? {
-        try await sql.raw("SELECT state FROM sagas WHERE id = \(bind: id)").first().map {
-            try $0.decodeJSON(column: "state", as: SagaInstance.self)
+        if saga.status.isFinished {
+            cache?.forget(saga.id)
+        } else {
+            cache?.remember(saga.id, text: state, value: saga)
         }
     }
 
+    /// Moves the events added since the saga was read out of the document into rows.
+    private static func appendHistory(_ saga: inout SagaInstance, in sql: any SQLDatabase) async throws {
+        guard !saga.history.isEmpty else { return }
+        var query = SQLQueryString("INSERT INTO saga_history (saga_id, seq, at, step, event, detail) VALUES ")
+        for (index, event) in saga.history.enumerated() {
+            query.appendInterpolation(unsafeRaw: index == 0 ? "(" : ", (")
+            query.appendInterpolation(bind: saga.id)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: saga.storedHistory + index)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: StorageClock.format(event.at))
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: event.step)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: event.event.rawValue)
+            query.appendInterpolation(unsafeRaw: ", ")
+            query.appendInterpolation(bind: event.detail)
+            query.appendInterpolation(unsafeRaw: ")")
+        }
+        try await sql.raw(query).run()
+        saga.storedHistory += saga.history.count
+        saga.history = []
+    }
+
+    /// The saga for the engine: its state, without the history already stored (decoded
+    /// again only when its text differs from what `cache` holds).
+    static func saga(_ id: String, in sql: any SQLDatabase, cache: DocumentCache<SagaInstance>? = nil) async throws -> SagaInstance? {
+        guard let row = try await sql.raw("SELECT state FROM sagas WHERE id = \(bind: id)").first() else { return nil }
+        guard let cache else { return try row.decodeJSON(column: "state", as: SagaInstance.self) }
+        let text = try row.decode(column: "state", as: String.self)
+        return try cache.value(id, text: text) { _ in try row.decodeJSON(column: "state", as: SagaInstance.self) }
+    }
+
+    /// The saga with its whole history, for the API.
+    static func sagaWithHistory(_ id: String, in sql: any SQLDatabase) async throws -> SagaInstance? {
+        guard var saga = try await saga(id, in: sql) else { return nil }
+        try await attachHistory(to: &saga, in: sql)
+        return saga
+    }
+
+    /// Puts the stored rows in front of what the document still holds (a saga written
+    /// before the history had its own table keeps its events in the document until its
+    /// next change moves them).
+    private static func attachHistory(to saga: inout SagaInstance, in sql: any SQLDatabase) async throws {
+        guard saga.storedHistory > 0 else { return }
+        let rows = try await sql.raw("SELECT at, step, event, detail FROM saga_history WHERE saga_id = \(bind: saga.id) ORDER BY seq").all()
+        let stored = try rows.map { row in
+            let text = try row.decode(column: "event", as: String.self)
+            guard let kind = SagaEvent.Kind(rawValue: text) else {
+                throw StorageError(code: .corruptRow, message: "saga \(saga.id): unknown history event '\(text)'")
+            }
+            return SagaEvent(
+                at: StorageClock.parse(try row.decode(column: "at", as: String.self)) ?? .distantPast,
+                step: try row.decode(column: "step", as: String?.self), event: kind, detail: try row.decode(column: "detail", as: String?.self)
+            )
+        }
+        saga.history = stored + saga.history
+    }
+
+    /// A page of sagas, without their history.
     static func list(status: SagaStatus?, customer: String?, limit: Int, offset: Int, in sql: any SQLDatabase) async throws -> [SagaInstance] {
         var query = SQLQueryString("SELECT state FROM sagas WHERE 1 = 1")
         if let status { query.appendInterpolation(unsafeRaw: " AND status = "); query.appendInterpolation(bind: status.rawValue) }

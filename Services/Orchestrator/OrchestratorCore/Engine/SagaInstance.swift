@@ -115,7 +115,11 @@ public struct SagaInstance: Sendable, Hashable, Codable {
     public var failure: String?
     /// What is left to do when the saga needs attention.
     public var attention: [String]?
+    /// The saga's history. Stored as rows of their own (`saga_history`), not in the state
+    /// document; a saga read for the engine holds only the events added since it was read.
     public var history: [SagaEvent] = []
+    /// How many events are stored as rows (the next row's sequence number).
+    var storedHistory = 0
     public var createdAt: Date
     public var updatedAt: Date
     public var finishedAt: Date?
