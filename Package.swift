@@ -234,7 +234,7 @@ let package = Package(
                 "Contracts",
                 "ServiceKit",
                 "DevTools",
-                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore", "AggregatorCore",
+                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore", "AggregatorCore", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),

@@ -25,7 +25,7 @@ public enum Outbox {
         let now = StorageClock.now()
         var query = SQLQueryString("INSERT INTO outbox (topic, message_key, headers, body, created_at) VALUES ")
         for (index, message) in messages.enumerated() {
-            let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
+            let headers = JSONText.encodePairs(message.headers)
             query.appendInterpolation(unsafeRaw: index == 0 ? "(" : ", (")
             query.appendInterpolation(bind: message.topic)
             query.appendInterpolation(unsafeRaw: ", ")
@@ -45,7 +45,7 @@ public enum Outbox {
     public static func pending(limit: Int, in sql: any SQLDatabase) async throws -> [(id: Int64, message: OutboxMessage)] {
         try await sql.raw("SELECT id, topic, message_key, headers, body FROM outbox ORDER BY id LIMIT \(bind: limit)").all().map { row in
             let headersText = try row.decode(column: "headers", as: String.self)
-            guard let headers = try? JSONDecoder().decode([[String]].self, from: Data(headersText.utf8)) else {
+            guard let headers = JSONText.decodePairs(headersText) else {
                 throw StorageError(code: .corruptRow, message: "outbox row \(try row.decode(column: "id", as: Int64.self)) has unreadable headers")
             }
             return (

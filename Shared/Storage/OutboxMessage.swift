@@ -14,7 +14,7 @@ public struct OutboxMessage: Sendable, Hashable, Codable {
     public init(_ envelope: Envelope, topic: String) {
         self.topic = topic
         self.key = envelope.key
-        self.headers = envelope.headers.map { [$0.key, $0.stringValue ?? ""] }
+        self.headers = envelope.headerPairs.map { [$0.name, $0.value] }
         self.body = String(decoding: envelope.body, as: UTF8.self)
     }
 

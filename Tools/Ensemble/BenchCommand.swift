@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput and latency (build with -c release for real figures).",
-        subcommands: [KafkaBenchCommand.self, SagaBenchCommand.self, AggregatorBenchCommand.self, CompareBenchCommand.self]
+        subcommands: [KafkaBenchCommand.self, EngineBenchCommand.self, StoreBenchCommand.self, SagaBenchCommand.self, AggregatorBenchCommand.self, CompareBenchCommand.self]
     )
 }

@@ -122,17 +122,23 @@ public struct Envelope: Sendable, Hashable {
     // MARK: - Kafka headers
 
     public var headers: [KafkaHeader] {
-        var headers = [
-            KafkaHeader(key: EnvelopeHeader.messageID, string: messageID.uuidString.lowercased()),
-            KafkaHeader(key: EnvelopeHeader.messageType, string: messageType),
-            KafkaHeader(key: EnvelopeHeader.correlationID, string: correlationID),
-            KafkaHeader(key: EnvelopeHeader.occurredAt, string: MessageCoding.timestamp(occurredAt)),
+        headerPairs.map { KafkaHeader(key: $0.name, string: $0.value) }
+    }
+
+    /// The envelope's headers as text, in the order they are sent.
+    public var headerPairs: [(name: String, value: String)] {
+        var pairs = [
+            (EnvelopeHeader.messageID, messageID.uuidString.lowercased()),
+            (EnvelopeHeader.messageType, messageType),
+            (EnvelopeHeader.correlationID, correlationID),
+            (EnvelopeHeader.occurredAt, MessageCoding.timestamp(occurredAt)),
         ]
-        if let causationID { headers.append(KafkaHeader(key: EnvelopeHeader.causationID, string: causationID.uuidString.lowercased())) }
-        if let replyTo { headers.append(KafkaHeader(key: EnvelopeHeader.replyTo, string: replyTo)) }
-        if let traceparent { headers.append(KafkaHeader(key: EnvelopeHeader.traceparent, string: traceparent)) }
-        if let flow { headers.append(KafkaHeader(key: EnvelopeHeader.flow, string: flow)) }
-        return headers
+        pairs.reserveCapacity(8)
+        if let causationID { pairs.append((EnvelopeHeader.causationID, causationID.uuidString.lowercased())) }
+        if let replyTo { pairs.append((EnvelopeHeader.replyTo, replyTo)) }
+        if let traceparent { pairs.append((EnvelopeHeader.traceparent, traceparent)) }
+        if let flow { pairs.append((EnvelopeHeader.flow, flow)) }
+        return pairs
     }
 
     /// The record to produce to `topic`.

@@ -16,7 +16,24 @@ struct SQLiteResultRow: SQLRow {
     func decodeNil(column: String) throws -> Bool { try value(column) == .null }
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        try SQLiteDataDecoder().decode(D.self, from: try value(column).data)
+        let value = try value(column)
+        // The column types every store reads, without the generic decoder.
+        switch value {
+        case .text(let text) where type == String.self || type == String?.self:
+            return text as! D
+        case .integer(let integer) where type == Int64.self || type == Int64?.self:
+            return integer as! D
+        case .integer(let integer) where type == Int.self || type == Int?.self:
+            return Int(integer) as! D
+        case .null where type == String?.self:
+            return String?.none as! D
+        case .null where type == Int?.self:
+            return Int?.none as! D
+        case .null where type == Int64?.self:
+            return Int64?.none as! D
+        default:
+            return try SQLiteDataDecoder().decode(D.self, from: value.data)
+        }
     }
 
     private func value(_ column: String) throws -> SQLiteValue {
@@ -56,9 +73,26 @@ struct SQLiteDirectDatabase: SQLDatabase {
 
     private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) throws {
         let (sql, binds) = serialize(query)
-        let encoder = SQLiteDataEncoder()
-        let values = try binds.map { try SQLiteValue(try encoder.encode($0)) }
+        let values = try binds.map(Self.value)
         try handle.execute(sql, values) { columns, values in onRow(SQLiteResultRow(columns: columns, values: values)) }
+    }
+}
+
+extension SQLiteDirectDatabase {
+    /// A bound value as SQLite stores it: the common types directly, the rest as SQLiteKit encodes them.
+    static func value(_ bind: any Encodable & Sendable) throws -> SQLiteValue {
+        switch bind {
+        case let text as String: .text(text)
+        case let integer as Int: .integer(Int64(integer))
+        case let integer as Int64: .integer(integer)
+        case let integer as Int32: .integer(Int64(integer))
+        case let double as Double: .real(double)
+        case let flag as Bool: .integer(flag ? 1 : 0)
+        case let text as String?: text.map(SQLiteValue.text) ?? .null
+        case let integer as Int?: integer.map { .integer(Int64($0)) } ?? .null
+        case let integer as Int64?: integer.map(SQLiteValue.integer) ?? .null
+        default: SQLiteValue(try SQLiteDataEncoder().encode(bind))
+        }
     }
 }
 
