@@ -164,7 +164,7 @@ struct Stack: Service {
         Console.say("""
 
         Ensemble is up.
-          Kafka        \(servers)  (\(kind)); \(TopicCatalog.allTopics.count) topics, \(TopicCatalog.partitions) partitions each
+          Kafka        \(servers)  (\(kind)); \(TopicCatalog.allTopics.count) topics, \(TopicCatalog.partitions) partition\(TopicCatalog.partitions == 1 ? "" : "s") each
         \(rows.joined(separator: "\n"))
 
         Place an order:

@@ -26,7 +26,7 @@ public struct ServiceName: RawRepresentable, Hashable, Comparable, Sendable, Cod
 public enum TopicCatalog {
     /// Partitions per topic when the catalog creates them: the unit of parallelism of a
     /// consumer group. 8 unless `KAFKA_TOPIC_PARTITIONS` says otherwise (1-64); `make up`
-    /// creates 4 on the single embedded broker, where fewer partitions measured faster
+    /// creates 1 on the single embedded broker, where fewer partitions measured faster
     /// (Docs/performance.md). Topics that exist keep their count.
     public static let partitions: Int = {
         guard let text = ProcessInfo.processInfo.environment["KAFKA_TOPIC_PARTITIONS"], let count = Int(text), (1...64).contains(count) else { return 8 }
