@@ -86,7 +86,7 @@ public final class InMemoryMessageBus: MessageBus {
     }
 
     /// Waits until `topic` holds at least `count` records, or `timeout` passes; returns the records.
-    public func waitForRecords(in topic: String, count: Int, timeout: Duration = .seconds(5)) async -> [KafkaConsumerMessage] {
+    public func waitForRecords(in topic: String, count: Int, timeout: Duration = .seconds(20)) async -> [KafkaConsumerMessage] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let records = records(in: topic)

@@ -131,7 +131,7 @@ struct ChoreographyReactionTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await deadlines.run() }
                 try await Self.publish(StockReserved(orderID: "o-1"), order: "o-1", on: harness)
-                let refused = await harness.bus.waitForRecords(in: harness.eventsTopic, count: 1)
+                let refused = await harness.bus.waitForRecords(in: harness.eventsTopic, count: 1, timeout: .seconds(20))
                 let event = try Envelope(record: try #require(refused.first)).decode(ShipmentRefused.self)
                 #expect(event.waitingFor == ["customer-verified", "payment-authorized"])
                 let authorized = try await Self.publish(PaymentAuthorized(orderID: "o-1", authorizationID: "a", amount: 25, processor: .primary), order: "o-1", on: harness)
