@@ -12,6 +12,14 @@ public struct ServiceKitError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let unavailable = Code("unavailable")
         /// A running service cannot go on (its supervisor restarts it).
         public static let serviceFailed = Code("service-failed")
+        /// A scope name that does not exist.
+        public static let unknownScope = Code("unknown-scope")
+        /// A token signing secret that is too short.
+        public static let invalidSecret = Code("invalid-secret")
+        /// A bearer token with a bad signature, issuer or shape.
+        public static let invalidToken = Code("invalid-token")
+        /// A bearer token past its expiry.
+        public static let expiredToken = Code("expired-token")
     }
 
     public let code: Code
@@ -25,6 +33,12 @@ public struct ServiceKitError: Error, Sendable, Hashable, CustomStringConvertibl
     public static func invalid(_ key: String, _ value: String, expected: String) -> ServiceKitError {
         ServiceKitError(code: .invalidConfiguration, message: "\(key)='\(value)' is invalid: expected \(expected)")
     }
+
+    /// Authentication is on and no secret says how tokens are signed.
+    public static let missingSigningSecret = ServiceKitError(
+        code: .invalidConfiguration,
+        message: "AUTH_JWT_SECRET (or AUTH_JWT_SECRET_FILE) is not set: give the token signing secret (at least \(AccessTokens.minimumSecretBytes) bytes), or set AUTH=off to run without authentication"
+    )
 
     public var description: String { message }
 }

@@ -165,14 +165,14 @@ extension StackProcess {
     }
 
     func get(_ service: String, _ path: String, headers: [String: String]) async throws -> (Int, Data) {
-        var request = URLRequest(url: url(service, path))
+        var request = try await authorized(url(service, path))
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await Self.session.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
     func getHeaders(_ service: String, _ path: String, headers: [String: String]) async throws -> (Int, [String: String]) {
-        var request = URLRequest(url: url(service, path))
+        var request = try await authorized(url(service, path))
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (_, response) = try await Self.session.data(for: request)
         let http = response as? HTTPURLResponse
@@ -206,7 +206,10 @@ extension StackProcess {
 
     /// Reads a Server-Sent Events stream, appending each event's data, until cancelled.
     func readEvents(_ service: String, _ path: String, into received: Locked<[String]>) async throws {
-        let request = HTTPClientRequest(url: url(service, path).absoluteString)
+        var request = HTTPClientRequest(url: url(service, path).absoluteString)
+        if let header = try await authorized(url(service, path)).value(forHTTPHeaderField: "Authorization") {
+            request.headers.add(name: "Authorization", value: header)
+        }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         var pending = ""
         for try await chunk in response.body {

@@ -90,7 +90,7 @@ extension StackProcess {
     }
 
     func put(_ service: String, _ path: String, json body: String) async throws -> (Int, Data) {
-        var request = URLRequest(url: url(service, path))
+        var request = try await authorized(url(service, path))
         request.httpMethod = "PUT"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(body.utf8)

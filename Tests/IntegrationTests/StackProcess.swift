@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import MessagingTesting
 import ServiceKit
 import Testing
 
@@ -16,7 +17,10 @@ final class StackProcess: @unchecked Sendable {
     let brokerPort: Int
     let ports: [String: Int]
     let environment: [String: String]
+    /// The stack's token signing secret (its own per test); requests carry a token signed with it.
+    let secret = "test-secret-" + UUID().uuidString + UUID().uuidString
     private var process: ChildProcess?
+    private let token = Locked<String?>(nil)
 
     static let services = ["orchestrator", "aggregator", "payment", "inventory", "shipping", "profile"]
 
@@ -39,6 +43,7 @@ final class StackProcess: @unchecked Sendable {
             "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root",
             "DATA_DIRECTORY": directory.appendingPathComponent("data").path,
             "LOG_LEVEL": "notice",
+            "AUTH_JWT_SECRET": secret,
         ]
         for (service, port) in ports { environment["\(service.uppercased())_HTTP_PORT"] = String(port) }
         environment.merge(extra) { _, new in new }
@@ -133,10 +138,23 @@ final class StackProcess: @unchecked Sendable {
         return URLSession(configuration: configuration)
     }()
 
+    /// A request for `url` with a bearer token of every scope, signed with the stack's secret.
+    func authorized(_ url: URL) async throws -> URLRequest {
+        var request = URLRequest(url: url)
+        if let token = token.withLock({ $0 }) {
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            return request
+        }
+        let minted = try await AccessTokens.make(secret: secret).issue(subject: "tests", scopes: Scope.allCases, lifetime: .seconds(3600))
+        token.withLock { $0 = minted }
+        request.setValue("Bearer \(minted)", forHTTPHeaderField: "Authorization")
+        return request
+    }
+
     /// The status code of a GET, or 0 when nothing answers.
     func status(_ service: String, _ path: String, replica: Int = 0) async throws -> Int {
         do {
-            let (_, response) = try await Self.session.data(from: url(service, path, replica: replica))
+            let (_, response) = try await Self.session.data(for: try await authorized(url(service, path, replica: replica)))
             return (response as? HTTPURLResponse)?.statusCode ?? 0
         } catch {
             return 0
@@ -144,7 +162,7 @@ final class StackProcess: @unchecked Sendable {
     }
 
     func get(_ service: String, _ path: String) async throws -> (Int, Data) {
-        let (data, response) = try await Self.session.data(from: url(service, path))
+        let (data, response) = try await Self.session.data(for: try await authorized(url(service, path)))
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
@@ -155,7 +173,7 @@ final class StackProcess: @unchecked Sendable {
     }
 
     func post(_ service: String, _ path: String, json body: String, headers: [String: String] = [:]) async throws -> (Int, Data) {
-        var request = URLRequest(url: url(service, path))
+        var request = try await authorized(url(service, path))
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

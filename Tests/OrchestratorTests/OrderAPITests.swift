@@ -20,7 +20,8 @@ struct APIFixture {
     let relay: OutboxRelay
     let bus: InMemoryMessageBus
     let database: any Database
-    let router: Router<BasicRequestContext>
+    let routes: ServiceRoutes
+    var router: Router<BasicRequestContext> { routes.router }
 
     init(choreography: Bool = true) async throws {
         var logger = Logger(label: "test")
@@ -31,9 +32,9 @@ struct APIFixture {
         relay = OutboxRelay(database: database, bus: bus, service: "orchestrator", logger: logger)
         runner = SagaRunner(database: database, relay: relay, engine: SagaEngine(), logger: logger)
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
-        router = ServiceHTTPServer.makeRouter(health: HealthState(), metrics: nil)
+        routes = ServiceHTTPServer.makeRoutes(health: HealthState(), metrics: nil, access: .off)
         tracker = ChoreographyTracker(database: database, relay: relay, topics: .standard, logger: logger)
-        OrchestratorService.addRoutes(to: router, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration, choreography: choreography))
+        OrchestratorService.addRoutes(to: routes, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration, choreography: choreography))
     }
 
     static let order = #"{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111 1111 1111 1111"}, "shipTo": {"name": "Bob", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}"#

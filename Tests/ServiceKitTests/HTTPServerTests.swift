@@ -11,13 +11,13 @@ import Testing
 @Suite("Service HTTP server")
 struct HTTPServerTests {
     private func application(health: HealthState, registry: PrometheusCollectorRegistry) -> some ApplicationProtocol {
-        let router = ServiceHTTPServer.makeRouter(health: health, metrics: registry)
-        router.post("echo") { request, context -> Response in
+        let routes = ServiceHTTPServer.makeRoutes(health: health, metrics: registry, access: .off)
+        routes.post("echo", scope: .ordersWrite) { request, context -> Response in
             struct Body: Codable { let name: String; let count: Int }
             let body = try await request.decodeJSON(Body.self, context: context)
             return try ServiceHTTPServer.jsonResponse(.ok, body)
         }
-        return Application(router: router)
+        return Application(router: routes.router)
     }
 
     @Test("liveness answers; readiness follows the registered checks")
@@ -83,6 +83,81 @@ struct HTTPServerTests {
                 #expect(String(buffer: response.body).contains(#""code":"not-found""#))
             }
         }
+    }
+}
+
+@Suite("Bearer tokens and scopes")
+struct AccessTests {
+    static let secret = String(repeating: "s3cr3t-", count: 6)
+
+    private func application(metricsOpen: Bool = true) async throws -> (some ApplicationProtocol, AccessTokens) {
+        let access = try await AccessControl.make(AccessSettings(mode: .tokens(secret: Self.secret), metricsOpen: metricsOpen))
+        let routes = ServiceHTTPServer.makeRoutes(health: HealthState(), metrics: PrometheusCollectorRegistry(), access: access)
+        routes.put("stock/:sku", scope: .inventoryWrite) { _, _ -> Response in try ServiceHTTPServer.jsonResponse(.ok, ["done": true]) }
+        return (Application(router: routes.router), try #require(access.tokens))
+    }
+
+    /// The `error` object of a JSON error response (empty when the body is not one).
+    private func error(_ response: TestResponse) -> [String: String] {
+        ((try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: [String: String]])?["error"] ?? [:]
+    }
+
+    @Test("no token is 401, another scope 403, the right scope passes, an expired or foreign token 401; each error names the scope")
+    func scopes() async throws {
+        let (app, tokens) = try await application()
+        let writer = try await tokens.issue(subject: "ops", scopes: [.inventoryWrite], lifetime: .seconds(60))
+        let reader = try await tokens.issue(subject: "dash", scopes: [.inventoryRead, .ordersRead], lifetime: .seconds(60))
+        let expired = try await tokens.issue(subject: "ops", scopes: [.inventoryWrite], lifetime: .seconds(60), now: Date().addingTimeInterval(-120))
+        let foreign = try await AccessTokens.make(secret: String(repeating: "other-", count: 7)).issue(subject: "x", scopes: Scope.allCases, lifetime: .seconds(60))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/stock/SKU-MUG", method: .put) { response in
+                #expect(response.status == .unauthorized)
+                #expect(error(response)["code"] == "unauthenticated")
+                #expect(error(response)["message"]?.contains("inventory:write") == true)
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+            try await client.execute(uri: "/stock/SKU-MUG", method: .put, headers: [.authorization: "Bearer \(reader)"]) { response in
+                #expect(response.status == .forbidden)
+                #expect(error(response)["code"] == "insufficient-scope")
+                #expect(error(response)["message"]?.contains("inventory:write") == true)
+            }
+            try await client.execute(uri: "/stock/SKU-MUG", method: .put, headers: [.authorization: "Bearer \(writer)"]) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/stock/SKU-MUG", method: .put, headers: [.authorization: "Bearer \(expired)"]) { response in
+                #expect(response.status == .unauthorized)
+                #expect(error(response)["code"] == "expired-token")
+            }
+            for bad in [foreign, "not-a-jwt", writer + "x"] {
+                try await client.execute(uri: "/stock/SKU-MUG", method: .put, headers: [.authorization: "Bearer \(bad)"]) { response in
+                    #expect(response.status == .unauthorized)
+                    #expect(error(response)["code"] == "invalid-token")
+                }
+            }
+            try await client.execute(uri: "/stock/SKU-MUG", method: .put, headers: [.authorization: "Basic dXNlcjpwYXNz"]) { response in
+                #expect(response.status == .unauthorized, "only bearer tokens count")
+            }
+            // Health is open, and so are metrics unless protected.
+            try await client.execute(uri: "/health/live", method: .get) { response in #expect(response.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { response in #expect(response.status == .ok) }
+        }
+    }
+
+    @Test("protected metrics need admin")
+    func protectedMetrics() async throws {
+        let (app, tokens) = try await application(metricsOpen: false)
+        let admin = try await tokens.issue(subject: "prometheus", scopes: [.admin], lifetime: .seconds(60))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in #expect(response.status == .unauthorized) }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(admin)"]) { response in #expect(response.status == .ok) }
+            try await client.execute(uri: "/health/ready", method: .get) { response in #expect(response.status != .unauthorized) }
+        }
+    }
+
+    @Test("settings: a short secret, an unknown AUTH value and an unknown scope are refused by name; no secret means not configured")
+    func settings() throws {
+        #expect(throws: ServiceKitError.self) { try Scope.parseList("orders:write orders:delete") }
+        #expect(try Scope.parseList("orders:write, profiles:read orders:write") == [.ordersWrite, .profilesRead])
     }
 }
 

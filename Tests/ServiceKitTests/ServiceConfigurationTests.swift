@@ -1,3 +1,4 @@
+import Foundation
 import Configuration
 import Kafka
 import Logging
@@ -24,6 +25,23 @@ struct ServiceConfigurationTests {
         #expect(configuration.logFormat == .json)
         #expect(configuration.dataDirectory == ".ensemble/data")
         #expect(configuration.databaseURL == nil)
+    }
+
+    @Test("authentication: on unless AUTH=off; the secret from AUTH_JWT_SECRET or a file; without one, not configured; bad values named")
+    func access() throws {
+        #expect(try read([:]).access == nil, "on, but no secret: a service alone refuses to start")
+        #expect(try read(["AUTH": "off"]).access == .off)
+        let secret = String(repeating: "k", count: 40)
+        #expect(try read(["AUTH_JWT_SECRET": secret]).access == AccessSettings(mode: .tokens(secret: secret)))
+        #expect(try read(["AUTH_JWT_SECRET": secret, "AUTH_METRICS": "protected"]).access?.metricsOpen == false)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ensemble-secret-\(UUID().uuidString)")
+        try Data((secret + "\n").utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try read(["AUTH_JWT_SECRET_FILE": file.path]).access == AccessSettings(mode: .tokens(secret: secret)), "read trimmed")
+        for (variable, value) in [("AUTH_JWT_SECRET", "short"), ("AUTH", "maybe"), ("AUTH_METRICS", "public"), ("AUTH_JWT_SECRET_FILE", "/nonexistent/secret")] {
+            let error = #expect(throws: ServiceKitError.self) { try read([variable: value]) }
+            #expect(error?.message.hasPrefix(variable) == true, "\(error?.message ?? "")")
+        }
     }
 
     @Test("environment variables set every value")

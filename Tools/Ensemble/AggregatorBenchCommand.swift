@@ -163,6 +163,7 @@ struct AggregatorBenchCommand: AsyncParsableCommand {
         let errors = SharedCounter()
         let clientID = "bench-\(mode)-\(rate)-\(UUID().uuidString.prefix(6))"
         let url = self.url
+        let authorization = await CLIToken.authorization()
         let started = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<total {
@@ -172,6 +173,7 @@ struct AggregatorBenchCommand: AsyncParsableCommand {
                 group.addTask {
                     var request = HTTPClientRequest(url: "\(url)/profiles/\(customer)\(mode == "live" ? "?mode=live" : "")")
                     request.headers.add(name: "X-Client-Id", value: clientID)
+                    if let authorization { request.headers.add(name: "Authorization", value: authorization) }
                     do {
                         let response = try await client.execute(request, timeout: .seconds(5))
                         _ = try await response.body.collect(upTo: 4 * 1024 * 1024)
@@ -205,6 +207,7 @@ struct AggregatorBenchCommand: AsyncParsableCommand {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         request.headers.add(name: "X-Client-Id", value: "bench-control")
+        await request.authorize()
         if let body {
             request.body = .bytes(ByteBuffer(string: body))
             request.headers.add(name: "Content-Type", value: "application/json")

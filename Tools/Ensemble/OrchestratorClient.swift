@@ -46,6 +46,8 @@ struct OrchestratorClient: Sendable {
     }
 
     private func send<T: Decodable>(_ request: URLRequest, as type: T.Type) async throws -> T {
+        var request = request
+        await request.authorize()
         let (data, response): (Data, URLResponse)
         do {
             (data, response) = try await session.data(for: request)

@@ -43,7 +43,9 @@ struct ProfileCommand: AsyncParsableCommand {
         @Argument(help: "The customer id.") var customer: String
 
         func run() async throws {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(target.url)/profiles/\(customer)/stream"), timeout: .hours(24))
+            var request = HTTPClientRequest(url: "\(target.url)/profiles/\(customer)/stream")
+            await request.authorize()
+            let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
             guard response.status == .ok else { throw CLIError("HTTP \(response.status.code) from the aggregator") }
             var pending = ""
             for try await chunk in response.body {
@@ -217,6 +219,8 @@ enum AggregatorHTTP {
     }
 
     private static func send(_ request: HTTPClientRequest) async throws -> (Data, Int) {
+        var request = request
+        await request.authorize()
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 16 * 1024 * 1024)

@@ -164,7 +164,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
 
     private func stock(onHand: Int) async throws {
         guard let url = URL(string: inventoryURL)?.appendingPathComponent("stock/SKU-BENCH") else { throw CLIError("--inventory-url is not a URL") }
-        var request = URLRequest(url: url)
+        var request = await URLRequest.authorized(url)
         request.httpMethod = "PUT"
         request.httpBody = Data(#"{"onHand": \#(onHand)}"#.utf8)
         do {
@@ -180,7 +180,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
     /// Messages every service published so far, from the stack's `/metrics`.
     private func publishedMessages() async -> Double? {
         guard let url = URL(string: url)?.appendingPathComponent("metrics"),
-              let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+              let (data, _) = try? await URLSession.shared.data(for: await URLRequest.authorized(url)) else { return nil }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("ensemble_outbox_published_total") }
         guard !lines.isEmpty else { return nil }
         return lines.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)

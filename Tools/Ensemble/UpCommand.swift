@@ -40,6 +40,14 @@ struct UpCommand: AsyncParsableCommand {
         let metrics = Observability.bootstrapMetrics()
         let logger = Logger(label: "ensemble.up")
 
+        // Authentication: the environment's secret, or the local stack's (made on the first run).
+        if configuration.access == nil {
+            let (keys, created) = try LocalKeys.loadOrCreate()
+            configuration.access = AccessSettings(mode: .tokens(secret: keys.tokenSecret))
+            if created { logger.notice("created the local stack's token signing secret", metadata: ["path": "\(LocalKeys.path)"]) }
+        }
+        let banner = try await Self.tokenBanner(configuration.access)
+
         var services: [any Service] = []
         var broker: EmbeddedBroker?
         if reader.string(forKey: "kafka.brokers") == nil {
@@ -49,10 +57,10 @@ struct UpCommand: AsyncParsableCommand {
             broker = embedded
         }
         if processes {
-            services.append(try processStack(configuration: configuration, broker: broker, logger: logger))
+            services.append(try processStack(configuration: configuration, broker: broker, banner: banner, logger: logger))
         } else {
             guard replicas.isEmpty else { throw ValidationError("--replicas needs --processes") }
-            services.append(try inProcessStack(reader: reader, configuration: configuration, broker: broker, metrics: metrics, logger: logger))
+            services.append(try inProcessStack(reader: reader, configuration: configuration, broker: broker, banner: banner, metrics: metrics, logger: logger))
         }
 
         let group = ServiceGroup(configuration: .init(
@@ -63,12 +71,26 @@ struct UpCommand: AsyncParsableCommand {
         try await group.run()
         Console.say("Ensemble stopped.")
     }
+
+    /// What the start-up banner says about tokens: one to use (every scope, a day), or
+    /// that authentication is off.
+    static func tokenBanner(_ access: AccessSettings?) async throws -> String {
+        guard case .tokens(let secret)? = access?.mode else {
+            return "Authentication is off (AUTH=off): every caller may use every route."
+        }
+        let token = try await AccessTokens.make(secret: secret).issue(subject: "local-user", scopes: Scope.allCases, lifetime: .seconds(86_400))
+        return """
+        A token with every scope, valid for a day (the ensemble CLI finds one by itself;
+        `ensemble token --scopes orders:write,orders:read` mints narrower ones):
+          export ENSEMBLE_TOKEN=\(token)
+        """
+    }
 }
 
 extension UpCommand {
     /// Every service in this process, on the broker `configuration` names.
     func inProcessStack(
-        reader: ConfigReader, configuration: ServiceConfiguration, broker: EmbeddedBroker?, metrics: PrometheusCollectorRegistry, logger: Logger
+        reader: ConfigReader, configuration: ServiceConfiguration, broker: EmbeddedBroker?, banner: String, metrics: PrometheusCollectorRegistry, logger: Logger
     ) throws -> Stack {
         // Build every service's settings first, so a bad value stops start-up at once.
         let all: [any HostedService] = [try OrchestratorService(reader: reader), ProfileService(), InventoryService(), try PaymentService(reader: reader), try ShippingService(reader: reader)]
@@ -76,6 +98,7 @@ extension UpCommand {
             var settings = try HostSettings.read(service.name, defaultPort: service.defaultHTTPPort, reader: reader, shared: false)
             settings.service.kafka = configuration.kafka
             settings.service.dataDirectory = configuration.dataDirectory
+            settings.service.access = configuration.access
             return StackService(service: service, settings: settings)
         }
         // The aggregator reads the others live on the ports they got here.
@@ -94,17 +117,21 @@ extension UpCommand {
         var aggregatorSettings = try HostSettings.read(AggregatorService.name, defaultPort: AggregatorService.defaultHTTPPort, reader: reader, shared: false)
         aggregatorSettings.service.kafka = configuration.kafka
         aggregatorSettings.service.dataDirectory = configuration.dataDirectory
+        aggregatorSettings.service.access = configuration.access
         stack.insert(StackService(service: AggregatorService(settings: aggregator), settings: aggregatorSettings), at: 1)
-        return Stack(configuration: configuration, broker: broker, services: stack, metrics: metrics, logger: logger)
+        return Stack(configuration: configuration, broker: broker, services: stack, banner: banner, metrics: metrics, logger: logger)
     }
 }
 
 extension UpCommand {
     /// The service processes, next to this executable, on the broker `configuration` names.
-    func processStack(configuration: ServiceConfiguration, broker: EmbeddedBroker?, logger: Logger) throws -> ProcessStack {
+    func processStack(configuration: ServiceConfiguration, broker: EmbeddedBroker?, banner: String, logger: Logger) throws -> ProcessStack {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         var base = ProcessInfo.processInfo.environment
         base["DATA_DIRECTORY"] = configuration.dataDirectory
+        if case .tokens(let secret)? = configuration.access?.mode, base["AUTH_JWT_SECRET"] == nil, base["AUTH_JWT_SECRET_FILE"] == nil {
+            base["AUTH_JWT_SECRET"] = secret
+        }
         base["LOG_FORMAT"] = base["LOG_FORMAT"] ?? "json"
         let services: [(name: ServiceName, port: Int)] = [
             (OrchestratorService.name, OrchestratorService.defaultHTTPPort), (AggregatorService.name, AggregatorService.defaultHTTPPort),
@@ -115,7 +142,7 @@ extension UpCommand {
             services: services, replicas: try ProcessStack.replicas(replicas), directory: directory,
             kafka: configuration.kafka.bootstrapServers.joined(separator: ","), base: base
         )
-        return ProcessStack(specs: specs) {
+        return ProcessStack(specs: specs, banner: banner) {
             try await broker?.waitUntilReady()
             // The topic catalog, once, before any service starts.
             _ = try await KafkaRuntime.connect(configuration, logger: logger)
@@ -136,6 +163,7 @@ struct Stack: Service {
     let configuration: ServiceConfiguration
     let broker: EmbeddedBroker?
     let services: [StackService]
+    let banner: String
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
@@ -168,13 +196,15 @@ struct Stack: Service {
         \(rows.joined(separator: "\n"))
 
         Place an order:
-          curl -s -X POST localhost:\(orchestratorPort)/orders -H 'Content-Type: application/json' -d '{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111111111111111"}, "shipTo": {"name": "Bob Example", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}'
+          curl -s -X POST localhost:\(orchestratorPort)/orders -H "Authorization: Bearer $ENSEMBLE_TOKEN" -H 'Content-Type: application/json' -d '{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111111111111111"}, "shipTo": {"name": "Bob Example", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}'
           .build/debug/ensemble order place --customer bob --item SKU-COFFEE:2
           .build/debug/ensemble order show <order id>
 
         See what is known about a customer, merged from every service:
-          curl -s localhost:\(aggregatorPort)/profiles/bob
+          curl -s localhost:\(aggregatorPort)/profiles/bob -H "Authorization: Bearer $ENSEMBLE_TOKEN"
           .build/debug/ensemble profile show bob
+
+        \(banner)
 
         Press Ctrl-C to stop.
         """)

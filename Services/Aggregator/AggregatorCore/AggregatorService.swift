@@ -120,14 +120,18 @@ public struct AggregatorService: HostedService {
             logger: host.logger
         )
         host.add(rebuilder)
-        let live = LiveFanOut(sources: settings.live, timeout: settings.liveTimeout)
+        // Live reads call the services' APIs with the aggregator's own token.
+        let credentials = host.access.tokens.map {
+            ServiceToken(tokens: $0, subject: "aggregator", scopes: [.profilesRead, .ordersRead, .paymentsRead, .shipmentsRead])
+        }
+        let live = LiveFanOut(sources: settings.live, timeout: settings.liveTimeout, credentials: credentials)
         host.add(LiveRefresher(live: live))
 
         let api = AggregatorAPI(
             store: store, freshness: freshness, live: live, stream: stream, rebuilder: rebuilder, lag: lag,
             rules: settings.rules, consistencyWait: settings.consistencyWait
         )
-        api.addRoutes(to: host.router, throttle: ReadThrottle.Buckets(rate: settings.readRate, burst: settings.readBurst))
+        api.addRoutes(to: host.routes, throttle: ReadThrottle.Buckets(rate: settings.readRate, burst: settings.readBurst))
         return Handle(store: store, rebuilder: rebuilder, freshness: freshness)
     }
 }

@@ -134,20 +134,20 @@ public struct InventoryService: Participant {
         var onHand: Int
     }
 
-    public func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>) {
+    public func routes(_ context: ParticipantContext, routes: ServiceRoutes) {
         let database = context.database
         let executor = context.executor
-        router.get("stock") { _, _ -> Response in
+        routes.get("stock", scope: .inventoryRead) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, try await database.read { try await StockStore.levels(in: $0) })
         }
-        router.get("stock/:sku") { _, context -> Response in
+        routes.get("stock/:sku", scope: .inventoryRead) { _, context -> Response in
             let sku = try context.parameters.require("sku")
             guard let level = try await database.read({ try await StockStore.level(sku, in: $0) }) else {
                 throw APIError.notFound("SKU '\(sku)' is not stocked")
             }
             return try ServiceHTTPServer.jsonResponse(.ok, level)
         }
-        router.put("stock/:sku") { request, context -> Response in
+        routes.put("stock/:sku", scope: .inventoryWrite) { request, context -> Response in
             let sku = try context.parameters.require("sku")
             let body = try await request.decodeJSON(SetStock.self, context: context)
             guard body.onHand >= 0 else { throw APIError.badRequest("onHand must not be negative", code: "invalid-stock") }
@@ -161,7 +161,7 @@ public struct InventoryService: Participant {
             }
             return try ServiceHTTPServer.jsonResponse(.ok, level)
         }
-        router.get("reservations") { request, _ -> Response in
+        routes.get("reservations", scope: .inventoryRead) { request, _ -> Response in
             let order = try request.requiredQuery("orderId")
             return try ServiceHTTPServer.jsonResponse(.ok, try await database.read { try await StockStore.reservations(order: order, in: $0) })
         }

@@ -72,7 +72,7 @@ public struct OrchestratorService: HostedService {
             throw ServiceKitError.invalid("ORDER_MODE", "choreography", expected: "orchestration while CHOREOGRAPHY=off")
         }
         let intake = OrderIntake(runner: runner, tracker: tracker, defaultMode: defaultMode, choreography: host.settings.choreography)
-        Self.addRoutes(to: host.router, intake: intake)
+        Self.addRoutes(to: host.routes, intake: intake)
         return intake
     }
 }

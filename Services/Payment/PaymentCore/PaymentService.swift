@@ -301,10 +301,10 @@ public struct PaymentService: Participant {
         }
     }
 
-    public func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>) {
+    public func routes(_ context: ParticipantContext, routes: ServiceRoutes) {
         let database = context.database
         let defaultLimit = self.defaultLimit
-        router.get("payments") { request, _ -> Response in
+        routes.get("payments", scope: .paymentsRead) { request, _ -> Response in
             // One order's payment, or a customer's (newest 100), each with its ledger.
             let customer = request.uri.queryParameters["customerId"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
             let order = customer == nil ? try request.requiredQuery("orderId") : nil
@@ -320,10 +320,10 @@ public struct PaymentService: Participant {
             return try ServiceHTTPServer.jsonResponse(.ok, views)
         }
         let processors = self.processors
-        router.get("processors") { _, _ -> Response in
+        routes.get("processors", scope: .paymentsRead) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, PaymentProcessor.allCases.map { ProcessorFaults($0, processors.rule(for: $0)) })
         }
-        router.put("processors/:name") { request, context -> Response in
+        routes.put("processors/:name", scope: .admin) { request, context -> Response in
             let name = try context.parameters.require("name")
             guard let processor = PaymentProcessor(rawValue: name) else {
                 throw APIError.notFound("no processor '\(name)' (primary, backup)")
@@ -336,12 +336,12 @@ public struct PaymentService: Participant {
             context.logger.warning("processor faults changed", metadata: ["processor": "\(name)", "failure.rate": "\(body.failureRate)", "latency.ms": "\(latency)"])
             return try ServiceHTTPServer.jsonResponse(.ok, ProcessorFaults(processor, processors.rule(for: processor)))
         }
-        router.get("limits/:customer") { _, context -> Response in
+        routes.get("limits/:customer", scope: .paymentsRead) { _, context -> Response in
             let customer = try context.parameters.require("customer")
             let limit = try await database.read { try await PaymentStore.limit(customer: customer, in: $0) }
             return try ServiceHTTPServer.jsonResponse(.ok, LimitBody(limit: limit ?? defaultLimit))
         }
-        router.put("limits/:customer") { request, context -> Response in
+        routes.put("limits/:customer", scope: .paymentsWrite) { request, context -> Response in
             let customer = try context.parameters.require("customer")
             let body = try await request.decodeJSON(LimitBody.self, context: context)
             guard body.limit >= .zero else { throw APIError.badRequest("limit must not be negative", code: "invalid-limit") }

@@ -63,20 +63,20 @@ public struct ProfileService: Participant {
         }
     }
 
-    public func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>) {
+    public func routes(_ context: ParticipantContext, routes: ServiceRoutes) {
         let database = context.database
         let executor = context.executor
-        router.get("customers") { _, _ -> Response in
+        routes.get("customers", scope: .profilesRead) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, try await database.read { try await CustomerStore.all(in: $0) })
         }
-        router.get("customers/:id") { _, context -> Response in
+        routes.get("customers/:id", scope: .profilesRead) { _, context -> Response in
             let id = try context.parameters.require("id")
             guard let customer = try await database.read({ try await CustomerStore.find(id, in: $0) }) else {
                 throw APIError.notFound("customer '\(id)' does not exist")
             }
             return try ServiceHTTPServer.jsonResponse(.ok, customer)
         }
-        router.post("customers") { request, context -> Response in
+        routes.post("customers", scope: .profilesWrite) { request, context -> Response in
             var submitted = try await request.decodeJSON(Customer.self, context: context)
             submitted.version = 1
             let customer = submitted
@@ -91,7 +91,7 @@ public struct ProfileService: Participant {
             guard let created else { throw APIError(.conflict, code: "customer-exists", message: "customer '\(customer.id)' already exists") }
             return try ServiceHTTPServer.jsonResponse(.created, created)
         }
-        router.put("customers/:id") { request, context -> Response in
+        routes.put("customers/:id", scope: .profilesWrite) { request, context -> Response in
             let id = try context.parameters.require("id")
             let update = try await request.decodeJSON(CustomerUpdate.self, context: context)
             let updated: Customer? = try await executor.change(correlationID: { _ in id }) { sql in

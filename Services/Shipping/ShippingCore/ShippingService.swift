@@ -129,16 +129,16 @@ public struct ShippingService: Participant {
 
     public func seed(_ context: ParticipantContext) async throws {}
 
-    public func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>) {
+    public func routes(_ context: ParticipantContext, routes: ServiceRoutes) {
         let database = context.database
-        router.get("joins/:order") { _, context -> Response in
+        routes.get("joins/:order", scope: .shipmentsRead) { _, context -> Response in
             let order = try context.parameters.require("order")
             guard let join = try await database.read({ try await CheckoutJoinStore.join(order: order, in: $0) }) else {
                 throw APIError.notFound("shipping has no choreographed order '\(order)'")
             }
             return try ServiceHTTPServer.jsonResponse(.ok, JoinView(join))
         }
-        router.get("shipments") { request, _ -> Response in
+        routes.get("shipments", scope: .shipmentsRead) { request, _ -> Response in
             let order = try request.requiredQuery("orderId")
             let shipments = try await database.read { sql in
                 try await ShipmentStore.shipment(order: order, in: sql).map { [$0] } ?? []

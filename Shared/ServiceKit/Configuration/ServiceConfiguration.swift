@@ -21,6 +21,10 @@ public struct ServiceConfiguration: Sendable, Hashable {
     public var databaseURL: String?
     /// How long start-up waits for a broker before giving up with one clear line.
     public var startupTimeout: Duration
+    /// Who may call the HTTP API. A configuration built in code starts with authentication
+    /// off (tests); one read from the environment has it on, and nil when no signing secret
+    /// is given (see `AccessSettings.read`).
+    public var access: AccessSettings?
 
     public enum LogFormat: String, Sendable, Hashable, CaseIterable {
         /// Text when standard error is a terminal (a person reads it), JSON otherwise
@@ -43,6 +47,7 @@ public struct ServiceConfiguration: Sendable, Hashable {
         self.dataDirectory = ".ensemble/data"
         self.databaseURL = nil
         self.startupTimeout = .seconds(15)
+        self.access = .off
     }
 
     /// Reads every setting from `reader`, falling back to the defaults. Throws one
@@ -121,6 +126,7 @@ public struct ServiceConfiguration: Sendable, Hashable {
                 throw .invalid("KAFKA_TOPIC_PARTITIONS", text, expected: "a number of partitions from 1 to 64")
             }
         }
+        access = try AccessSettings.read(reader)
         if let text = reader.string(forKey: "startup.timeout.seconds") {
             guard let seconds = Int(text), seconds > 0 else {
                 throw .invalid("STARTUP_TIMEOUT_SECONDS", text, expected: "a positive number of seconds")

@@ -14,19 +14,22 @@ public enum ServiceHTTPServer {
         let checks: [String: HealthState.Check]
     }
 
-    public static func makeRouter(health: HealthState, metrics: PrometheusCollectorRegistry?) -> Router<BasicRequestContext> {
+    /// The router with the routes every service has: `/health/*` open, `/metrics` open or
+    /// needing `admin` as `access` says.
+    public static func makeRoutes(health: HealthState, metrics: PrometheusCollectorRegistry?, access: AccessControl) -> ServiceRoutes {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         // Hummingbird's request metrics: count and latency per route, method and status.
         router.add(middleware: MetricsMiddleware())
-        router.get("health/live") { _, _ -> Response in
+        let routes = ServiceRoutes(router: router, access: access)
+        routes.get("health/live", scope: nil) { _, _ -> Response in
             try jsonResponse(.ok, ["status": "live"])
         }
-        router.get("health/ready") { _, _ -> Response in
+        routes.get("health/ready", scope: nil) { _, _ -> Response in
             let ready = health.isReady
             return try jsonResponse(ready ? .ok : .serviceUnavailable, Readiness(status: ready ? "ready" : "not-ready", checks: health.snapshot))
         }
-        router.get("metrics") { _, _ -> Response in
+        routes.get("metrics", scope: access.metricsOpen ? nil : .admin) { _, _ -> Response in
             let bytes = metrics?.emitToBuffer() ?? []
             return Response(
                 status: .ok,
@@ -34,7 +37,7 @@ public enum ServiceHTTPServer {
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes))
             )
         }
-        return router
+        return routes
     }
 
     /// The server as a `Service`. `onRunning` receives the bound port (useful with port 0).

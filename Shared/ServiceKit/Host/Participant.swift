@@ -19,8 +19,8 @@ public protocol Participant: HostedService where Handle == ParticipantContext {
     func reactions(_ context: ParticipantContext, router: inout MessageRouter)
     /// Background work that runs with the service (shipping's deadline timer).
     func background(_ context: ParticipantContext) -> [any Service]
-    /// Adds the service's read (and admin) endpoints.
-    func routes(_ context: ParticipantContext, router: Router<BasicRequestContext>)
+    /// Adds the service's read (and admin) endpoints, each with the scope it needs.
+    func routes(_ context: ParticipantContext, routes: ServiceRoutes)
     /// Inserts the demo data when the database is new; does nothing otherwise.
     func seed(_ context: ParticipantContext) async throws
 }
@@ -53,7 +53,7 @@ extension Participant {
         if host.settings.choreography {
             for service in background(context) { host.add(service) }
         }
-        routes(context, router: host.router)
+        routes(context, routes: host.routes)
         return context
     }
 }

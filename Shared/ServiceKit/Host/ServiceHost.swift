@@ -19,7 +19,10 @@ public final class ServiceHost {
     public let bus: any MessageBus
     public let relay: OutboxRelay
     public let health: HealthState
-    public let router: Router<BasicRequestContext>
+    /// Where the service adds its routes, each with the scope it needs.
+    public let routes: ServiceRoutes
+    public var router: Router<BasicRequestContext> { routes.router }
+    public var access: AccessControl { routes.access }
     public let faults: FaultInjector
     /// Set when the service shares its process: a fatal fault fails only this service.
     public let failure: ServiceFailure?
@@ -32,7 +35,7 @@ public final class ServiceHost {
 
     private init(
         name: ServiceName, settings: HostSettings, database: any Database, bus: any MessageBus, health: HealthState,
-        metrics: PrometheusCollectorRegistry?, failure: ServiceFailure?, logger: Logger
+        metrics: PrometheusCollectorRegistry?, access: AccessControl, failure: ServiceFailure?, logger: Logger
     ) {
         self.name = name
         self.settings = settings
@@ -42,9 +45,9 @@ public final class ServiceHost {
         self.failure = failure
         self.logger = logger
         self.relay = OutboxRelay(database: database, bus: bus, service: name.rawValue, logger: logger)
-        self.router = ServiceHTTPServer.makeRouter(health: health, metrics: metrics)
+        self.routes = ServiceHTTPServer.makeRoutes(health: health, metrics: metrics, access: access)
         self.faults = FaultInjector(plan: settings.faults, logger: logger, crash: failure.map(FaultInjector.stopService) ?? FaultInjector.exitProcess)
-        if let failure { Self.addStopRoute(to: router, failure: failure, name: name, logger: logger) }
+        if let failure { Self.addStopRoute(to: routes, failure: failure, name: name, logger: logger) }
     }
 
     /// `POST /admin/stop?seconds=N` (1-60, default 5) stops this service — consumers, relay,
@@ -52,8 +55,8 @@ public final class ServiceHost {
     /// that goes away mid-run, on demand (`ensemble bench compare` uses it). Only in a
     /// process that supervises its services (`ensemble up`); a service alone in its process
     /// is stopped by stopping the process.
-    static func addStopRoute(to router: Router<BasicRequestContext>, failure: ServiceFailure, name: ServiceName, logger: Logger) {
-        router.post("admin/stop") { request, _ -> Response in
+    static func addStopRoute(to routes: ServiceRoutes, failure: ServiceFailure, name: ServiceName, logger: Logger) {
+        routes.post("admin/stop", scope: .admin) { request, _ -> Response in
             let text = request.uri.queryParameters["seconds"].map(String.init) ?? "5"
             guard let seconds = Int(text), (1...60).contains(seconds) else {
                 throw APIError.badRequest("seconds must be a whole number from 1 to 60", code: "invalid-parameter")
@@ -88,9 +91,16 @@ public final class ServiceHost {
     ) async throws -> (host: ServiceHost, handle: S.Handle) {
         var logger = logger
         logger[metadataKey: LogKey.service] = "\(service.name)"
+        guard let accessSettings = settings.service.access else { throw ServiceKitError.missingSigningSecret }
+        let access = try await AccessControl.make(accessSettings)
+        if access.isOff {
+            logger.warning("authentication is off (AUTH=off): every caller may use every route")
+        }
         let database = if let database { database } else { try await openDatabase(service.name, settings: settings.service, logger: logger) }
         try await Migrator.migrate(database, Storage.messagingMigrations + service.migrations, logger: logger)
-        let host = ServiceHost(name: service.name, settings: settings, database: database, bus: bus, health: health, metrics: metrics, failure: failure, logger: logger)
+        let host = ServiceHost(
+            name: service.name, settings: settings, database: database, bus: bus, health: health, metrics: metrics, access: access, failure: failure, logger: logger
+        )
         let handle = try await service.assemble(on: host)
         if !settings.faults.isEmpty {
             logger.warning("fault injection is on", metadata: [LogKey.faults: "\(settings.faults)"])

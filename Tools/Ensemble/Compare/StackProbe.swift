@@ -31,7 +31,7 @@ struct StackProbe: Sendable {
         var url = try url(service, path)
         if let query, let withQuery = URL(string: url.absoluteString + "?" + query) { url = withQuery }
         do {
-            let (data, response) = try await session.data(from: url)
+            let (data, response) = try await session.data(for: await URLRequest.authorized(url))
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
         } catch {
             throw CLIError("\(service) at \(urls[service]?.absoluteString ?? "?") did not answer (\(error.localizedDescription)); is `make up` running?")
@@ -41,7 +41,7 @@ struct StackProbe: Sendable {
     func send(_ method: String, _ service: ServiceName, _ path: String, query: String? = nil, json: String? = nil) async throws -> Int {
         var url = try url(service, path)
         if let query, let withQuery = URL(string: url.absoluteString + "?" + query) { url = withQuery }
-        var request = URLRequest(url: url)
+        var request = await URLRequest.authorized(url)
         request.httpMethod = method
         if let json {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

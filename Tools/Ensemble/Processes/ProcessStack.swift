@@ -32,11 +32,14 @@ final class ProcessStack: Service, Sendable {
     private let specs: [ProcessSpec]
     /// Runs before the first process starts (waiting for the broker, creating the topics).
     private let prepare: @Sendable () async throws -> Void
+    /// What the start-up lines say about tokens.
+    private let banner: String
     private let running = Mutex<[String: ChildProcess]>([:])
     private let stopping = Atomic<Bool>(false)
 
-    init(specs: [ProcessSpec], prepare: @escaping @Sendable () async throws -> Void) {
+    init(specs: [ProcessSpec], banner: String = "", prepare: @escaping @Sendable () async throws -> Void) {
         self.specs = specs
+        self.banner = banner
         self.prepare = prepare
     }
 
@@ -47,6 +50,7 @@ final class ProcessStack: Service, Sendable {
 
         Ensemble is starting \(specs.count) service processes:
         \(rows.joined(separator: "\n"))
+        \(banner)
         Press Ctrl-C to stop them all.
         """)
         await withGracefulShutdownHandler {

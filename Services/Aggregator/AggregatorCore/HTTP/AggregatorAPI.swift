@@ -30,12 +30,12 @@ struct AggregatorAPI: Sendable {
         var cacheAgeMilliseconds: Double?
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>, throttle: ReadThrottle<BasicRequestContext>.Buckets) {
-        router.add(middleware: ReadThrottle(buckets: throttle))
-        router.get("profiles/:id") { request, context -> Response in
+    func addRoutes(to routes: ServiceRoutes, throttle: ReadThrottle<BasicRequestContext>.Buckets) {
+        routes.router.add(middleware: ReadThrottle(buckets: throttle))
+        routes.get("profiles/:id", scope: .profilesRead) { request, context -> Response in
             try await profile(try context.parameters.require("id"), request: request)
         }
-        router.get("profiles") { request, _ -> Response in
+        routes.get("profiles", scope: .profilesRead) { request, _ -> Response in
             let query = request.uri.queryParameters
             let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 50, range: 1...500)
             let offset = try Self.integer(query["offset"].map(String.init), name: "offset", default: 0, range: 0...Int.max)
@@ -55,7 +55,7 @@ struct AggregatorAPI: Sendable {
                             freshness: try await freshness.report(store: store, now: Date()))
             return try ServiceHTTPServer.jsonResponse(.ok, page)
         }
-        router.get("profiles/:id/stream") { _, context -> Response in
+        routes.get("profiles/:id/stream", scope: .profilesRead) { _, context -> Response in
             let id = try context.parameters.require("id")
             let initial = try await store.profileJSON(id)
             let (token, updates) = stream.subscribe(id)
@@ -75,39 +75,39 @@ struct AggregatorAPI: Sendable {
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
         }
-        router.get("orders/:id/view") { _, context -> Response in
+        routes.get("orders/:id/view", scope: .ordersRead) { _, context -> Response in
             let id = try context.parameters.require("id")
             guard let view = try await store.orderView(id) else { throw APIError.notFound("no event about order '\(id)' has been seen") }
             return try ServiceHTTPServer.jsonResponse(.ok, view)
         }
-        router.get("products/:sku") { _, context -> Response in
+        routes.get("products/:sku", scope: .inventoryRead) { _, context -> Response in
             let sku = try context.parameters.require("sku")
             guard let product = try await store.product(sku) else { throw APIError.notFound("no event about SKU '\(sku)' has been seen") }
             return try ServiceHTTPServer.jsonResponse(.ok, product)
         }
-        router.get("dashboard") { _, _ -> Response in
+        routes.get("dashboard", scope: .ordersRead) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, try await store.dashboard(now: Date()))
         }
-        router.get("rules") { _, _ -> Response in
+        routes.get("rules", scope: .profilesRead) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, rules)
         }
-        router.post("admin/rebuild") { _, _ -> Response in
+        routes.post("admin/rebuild", scope: .admin) { _, _ -> Response in
             guard rebuilder.start() else {
                 throw APIError(.conflict, code: "rebuild-running", message: "a rebuild is already running; GET /admin/rebuild shows its progress")
             }
             return try ServiceHTTPServer.jsonResponse(.accepted, rebuilder.current)
         }
-        router.get("admin/rebuild") { _, _ -> Response in
+        routes.get("admin/rebuild", scope: .admin) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, rebuilder.current)
         }
-        router.get("admin/lag") { _, _ -> Response in
+        routes.get("admin/lag", scope: .admin) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, lag.summary)
         }
-        router.post("admin/lag/reset") { _, _ -> Response in
+        routes.post("admin/lag/reset", scope: .admin) { _, _ -> Response in
             lag.reset()
             return Response(status: .noContent)
         }
-        router.get("openapi.yaml") { _, _ -> Response in
+        routes.get("openapi.yaml", scope: nil) { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: AggregatorOpenAPI.yaml)))
         }
     }

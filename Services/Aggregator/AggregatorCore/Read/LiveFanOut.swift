@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import Messaging
 import NIOCore
+import ServiceKit
 import Synchronization
 
 /// A profile answered by asking the services themselves, in parallel: the profile
@@ -48,6 +49,8 @@ public final class LiveFanOut: Sendable {
     let ttl: Duration
     let staleWhileRevalidate: Duration
     private let client: HTTPClient
+    /// The aggregator's own token for the services' APIs (nil when authentication is off).
+    private let credentials: ServiceToken?
     private let inFlight = Mutex(0)
     private let breakers = Mutex<[String: (failures: Int, openUntil: ContinuousClock.Instant?)]>([:])
     private let cache = Mutex<[String: Result]>([:])
@@ -60,7 +63,8 @@ public final class LiveFanOut: Sendable {
     let pendingRefreshes: AsyncStream<String>
 
     init(sources: Sources, timeout: Duration = .milliseconds(500), maxInFlight: Int = 64, ttl: Duration = .seconds(1),
-         staleWhileRevalidate: Duration = .seconds(5), client: HTTPClient = .shared) {
+         staleWhileRevalidate: Duration = .seconds(5), client: HTTPClient = .shared, credentials: ServiceToken? = nil) {
+        self.credentials = credentials
         self.sources = sources
         self.timeout = timeout
         self.maxInFlight = maxInFlight
@@ -248,7 +252,9 @@ public final class LiveFanOut: Sendable {
         guard admitted else { return (nil, status("error", "more than \(maxInFlight) live requests in flight")) }
         defer { inFlight.withLock { $0 -= 1 } }
         do {
-            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .nanoseconds(Int64(Self.milliseconds(timeout) * 1_000_000)))
+            var request = HTTPClientRequest(url: url)
+            if let credentials { request.headers.add(name: "Authorization", value: try await credentials.authorization()) }
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(Self.milliseconds(timeout) * 1_000_000)))
             let body = try await response.body.collect(upTo: 4 * 1024 * 1024)
             if response.status == .notFound {
                 record(source, success: true)

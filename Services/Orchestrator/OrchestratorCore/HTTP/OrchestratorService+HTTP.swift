@@ -6,10 +6,10 @@ import Messaging
 import ServiceKit
 
 extension OrchestratorService {
-    static func addRoutes(to router: Router<BasicRequestContext>, intake: OrderIntake) {
+    static func addRoutes(to routes: ServiceRoutes, intake: OrderIntake) {
         let runner = intake.runner
         let tracker = intake.tracker
-        router.post("orders") { request, context -> Response in
+        routes.post("orders", scope: .ordersWrite) { request, context -> Response in
             let order = try await request.decodeJSON(OrderRequest.self, context: context)
             if let problem = order.problem { throw APIError.badRequest(problem, code: "invalid-order") }
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
@@ -29,7 +29,7 @@ extension OrchestratorService {
             response.headers[.location] = url
             return response
         }
-        router.get("orders/:id") { _, context -> Response in
+        routes.get("orders/:id", scope: .ordersRead) { _, context -> Response in
             let id = try context.parameters.require("id")
             if let saga = try await runner.saga(id) {
                 return try ServiceHTTPServer.jsonResponse(.ok, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
@@ -39,7 +39,7 @@ extension OrchestratorService {
             }
             throw APIError.notFound("order '\(id)' does not exist")
         }
-        router.get("choreography") { request, _ -> Response in
+        routes.get("choreography", scope: .ordersRead) { request, _ -> Response in
             let document = ChoreographyDocument(topics: runner.topics)
             switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
             case "json":
@@ -50,7 +50,7 @@ extension OrchestratorService {
                 throw APIError.badRequest("format must be json or mermaid", code: "invalid-parameter")
             }
         }
-        router.post("orders/:id/retry") { _, context -> Response in
+        routes.post("orders/:id/retry", scope: .ordersWrite) { _, context -> Response in
             let id = try context.parameters.require("id")
             do {
                 let saga = try await runner.retry(id)
@@ -61,7 +61,7 @@ extension OrchestratorService {
                 throw APIError(.conflict, code: "not-retriable", message: error.description)
             }
         }
-        router.get("orders") { request, _ -> Response in
+        routes.get("orders", scope: .ordersRead) { request, _ -> Response in
             let query = request.uri.queryParameters
             var status: SagaStatus?
             if let text = query["status"].map(String.init) {
@@ -77,15 +77,15 @@ extension OrchestratorService {
             let page = OrderPage(orders: sagas.map(OrderSummary.init), limit: limit, offset: offset, nextOffset: sagas.count == limit ? offset + limit : nil)
             return try ServiceHTTPServer.jsonResponse(.ok, page)
         }
-        router.get("breakers") { _, _ -> Response in
+        routes.get("breakers", scope: .ordersRead) { _, _ -> Response in
             let now = Date()
             let views = try await runner.breakerRecords().map { BreakerView($0, now: now) }
             return try ServiceHTTPServer.jsonResponse(.ok, views)
         }
-        router.get("sagas/definitions") { _, _ -> Response in
+        routes.get("sagas/definitions", scope: .ordersRead) { _, _ -> Response in
             try ServiceHTTPServer.jsonResponse(.ok, runner.allDefinitions.map { OrderView.DefinitionReference(name: $0.name, version: $0.version) })
         }
-        router.get("sagas/definitions/:name/:version") { request, context -> Response in
+        routes.get("sagas/definitions/:name/:version", scope: .ordersRead) { request, context -> Response in
             let name = try context.parameters.require("name")
             guard let version = Int(try context.parameters.require("version")) else {
                 throw APIError.badRequest("version must be a number", code: "invalid-parameter")
@@ -103,7 +103,7 @@ extension OrchestratorService {
                 throw APIError.badRequest("format must be json or mermaid", code: "invalid-parameter")
             }
         }
-        router.post("sagas/definitions") { request, context -> Response in
+        routes.post("sagas/definitions", scope: .admin) { request, context -> Response in
             let definition = try await request.decodeJSON(SagaDefinition.self, context: context)
             do {
                 guard try await runner.importDefinition(definition) else {
@@ -116,7 +116,7 @@ extension OrchestratorService {
             response.headers[.location] = "/sagas/definitions/\(definition.name)/\(definition.version)"
             return response
         }
-        router.get("openapi.yaml") { _, _ -> Response in
+        routes.get("openapi.yaml", scope: nil) { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
     }

@@ -1,0 +1,63 @@
+import Hummingbird
+import Synchronization
+
+/// A service's routes, each registered with the scope it needs (or as open): the one place
+/// routes are added, so none can be added without saying who may call it. `table` lists
+/// them for the OpenAPI documents' tests.
+public struct ServiceRoutes {
+    public typealias Handler<Output: ResponseGenerator> = @Sendable (Request, BasicRequestContext) async throws -> Output
+
+    /// One registered route.
+    public struct Entry: Sendable, Hashable {
+        public let method: HTTPRequest.Method
+        public let path: String
+        /// nil for an open route.
+        public let scope: Scope?
+    }
+
+    public let router: Router<BasicRequestContext>
+    public let access: AccessControl
+    private let entries = Entries()
+
+    private final class Entries: Sendable {
+        let list = Mutex<[Entry]>([])
+    }
+
+    public init(router: Router<BasicRequestContext>, access: AccessControl) {
+        self.router = router
+        self.access = access
+    }
+
+    /// Every route added so far, in order.
+    public var table: [Entry] { entries.list.withLock { $0 } }
+
+    @discardableResult
+    public func get<Output: ResponseGenerator>(_ path: String, scope: Scope?, use handler: @escaping Handler<Output>) -> Self {
+        add(.get, path, scope, handler)
+    }
+
+    @discardableResult
+    public func post<Output: ResponseGenerator>(_ path: String, scope: Scope?, use handler: @escaping Handler<Output>) -> Self {
+        add(.post, path, scope, handler)
+    }
+
+    @discardableResult
+    public func put<Output: ResponseGenerator>(_ path: String, scope: Scope?, use handler: @escaping Handler<Output>) -> Self {
+        add(.put, path, scope, handler)
+    }
+
+    @discardableResult
+    public func delete<Output: ResponseGenerator>(_ path: String, scope: Scope?, use handler: @escaping Handler<Output>) -> Self {
+        add(.delete, path, scope, handler)
+    }
+
+    private func add<Output: ResponseGenerator>(_ method: HTTPRequest.Method, _ path: String, _ scope: Scope?, _ handler: @escaping Handler<Output>) -> Self {
+        entries.list.withLock { $0.append(Entry(method: method, path: path, scope: scope)) }
+        if let scope {
+            router.group().add(middleware: access.require(scope)).on(RouterPath(path), method: method, use: handler)
+        } else {
+            router.on(RouterPath(path), method: method, use: handler)
+        }
+        return self
+    }
+}
