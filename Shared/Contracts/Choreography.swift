@@ -12,18 +12,17 @@ public enum CheckoutMode: String, Sendable, Hashable, Codable, CaseIterable {
 /// by the events that start their work (event-carried state transfer): the intake puts it
 /// in `order-placed`, profile passes it on in `customer-verified`.
 ///
-/// It carries the card number to the payment service, as the orchestrated saga's data does
-/// today; replacing it with a token is part of the security work.
+/// The card travels sealed for the payment vault: no other service can read it.
 public struct ChoreographedOrder: Sendable, Hashable, Codable {
     public var orderID: String
     public var customerID: String
     public var lines: [OrderLine]
     public var shipTo: Address
-    public var card: String
+    public var card: PaymentCard
     public var billingName: String?
     public var billingPhone: String?
 
-    public init(orderID: String, customerID: String, lines: [OrderLine], shipTo: Address, card: String, billingName: String? = nil, billingPhone: String? = nil) {
+    public init(orderID: String, customerID: String, lines: [OrderLine], shipTo: Address, card: PaymentCard, billingName: String? = nil, billingPhone: String? = nil) {
         self.orderID = orderID
         self.customerID = customerID
         self.lines = lines

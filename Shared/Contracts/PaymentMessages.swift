@@ -17,23 +17,24 @@ public struct AuthorizePayment: MessageContract, Hashable {
     public var orderID: String
     public var customerID: String
     public var amount: Money
-    public var cardNumber: String
+    /// Sealed for the payment vault (on the wire as `cardNumber`, its name before sealing).
+    public var card: PaymentCard
     public var processor: PaymentProcessor
     public var billingName: String?
     public var billingPhone: String?
 
-    public init(orderID: String, customerID: String, amount: Money, cardNumber: String, processor: PaymentProcessor = .primary, billingName: String? = nil, billingPhone: String? = nil) {
+    public init(orderID: String, customerID: String, amount: Money, card: PaymentCard, processor: PaymentProcessor = .primary, billingName: String? = nil, billingPhone: String? = nil) {
         self.orderID = orderID
         self.customerID = customerID
         self.amount = amount
-        self.cardNumber = cardNumber
+        self.card = card
         self.processor = processor
         self.billingName = billingName
         self.billingPhone = billingPhone
     }
 
     enum CodingKeys: String, CodingKey {
-        case orderID = "orderId", customerID = "customerId", amount, cardNumber, processor, billingName, billingPhone
+        case orderID = "orderId", customerID = "customerId", amount, card = "cardNumber", processor, billingName, billingPhone
     }
 }
 

@@ -107,7 +107,7 @@ struct ServiceCase: Sendable, CustomStringConvertible {
                     replyType: CustomerVerified.messageType, effect: "SELECT COUNT(*) AS n FROM inbox", expected: 1),
         ServiceCase(service: "inventory", command: { ("o-i", try Envelope(ReserveStock(orderID: "o-i", lines: [OrderLine(sku: "SKU-MUG", quantity: 2, unitPrice: 7)]), correlationID: "o-i")) },
                     replyType: StockReserved.messageType, effect: "SELECT reserved AS n FROM stock WHERE sku = 'SKU-MUG'", expected: 2),
-        ServiceCase(service: "payment", command: { ("o-y", try Envelope(AuthorizePayment(orderID: "o-y", customerID: "bob", amount: 20, cardNumber: "4111111111111111"), correlationID: "o-y")) },
+        ServiceCase(service: "payment", command: { ("o-y", try Envelope(AuthorizePayment(orderID: "o-y", customerID: "bob", amount: 20, card: .number("4111111111111111")), correlationID: "o-y")) },
                     replyType: PaymentAuthorized.messageType, effect: "SELECT COUNT(*) AS n FROM ledger", expected: 1),
         ServiceCase(service: "shipping", command: { ("o-s", try Envelope(ScheduleShipment(orderID: "o-s", shipTo: Address(name: "B", line1: "1", city: "C", postalCode: "1", country: "US")), correlationID: "o-s")) },
                     replyType: ShipmentScheduled.messageType, effect: "SELECT COUNT(*) AS n FROM shipments", expected: 1),

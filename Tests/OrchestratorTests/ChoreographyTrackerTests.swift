@@ -187,7 +187,10 @@ struct ChoreographyTrackerTests {
         let published = fixture.bus.envelopes(in: "orders.events")
         #expect(published.map(\.messageType) == [OrderPlaced.messageType])
         #expect(published.first?.flow == ChoreographyCatalog.flow)
-        #expect(try published.first?.decode(OrderPlaced.self).choreography?.card == "4111111111111111")
+        let card = try #require(try published.first?.decode(OrderPlaced.self).choreography?.card)
+        #expect(card.isSealed, "the intake sealed the card for the vault")
+        #expect(!card.text.contains("4111111111111111"))
+        #expect(try APIFixture.vault.open(card) == "4111111111111111", "and only the vault's key opens it")
         #expect(fixture.bus.records(in: "payment.commands").isEmpty && fixture.bus.records(in: "profile.commands").isEmpty)
     }
 

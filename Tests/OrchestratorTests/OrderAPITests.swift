@@ -34,8 +34,11 @@ struct APIFixture {
         try await runner.loadDefinitions(builtIn: [CheckoutDefinition.definition])
         routes = ServiceHTTPServer.makeRoutes(health: HealthState(), metrics: nil, access: .off)
         tracker = ChoreographyTracker(database: database, relay: relay, topics: .standard, logger: logger)
-        OrchestratorService.addRoutes(to: routes, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration, choreography: choreography))
+        OrchestratorService.addRoutes(to: routes, intake: OrderIntake(runner: runner, tracker: tracker, defaultMode: .orchestration, choreography: choreography, sealer: Self.vault.sealer))
     }
+
+    /// A payment vault of the tests' own: the intake seals with its public key.
+    static let vault = try! CardVaultKeys(secret: CardVaultKeys.newSecret())
 
     static let order = #"{"customerId": "bob", "items": [{"sku": "SKU-COFFEE", "quantity": 2, "unitPrice": "12.50"}], "payment": {"card": "4111 1111 1111 1111"}, "shipTo": {"name": "Bob", "line1": "2 Oak Ave", "city": "Springfield", "postalCode": "12345", "country": "US"}}"#
 
@@ -70,7 +73,10 @@ struct OrderAPITests {
                 #expect(steps.first?["status"] as? String == "running")
             }
             let saga = try #require(try await runner.saga(id))
-            #expect(saga.data[path: "payment.card"] == .string("4111111111111111"))
+            // The saga keeps the card sealed for the vault, never the number.
+            let card = PaymentCard(try #require(saga.data[path: "payment.card"]?.string))
+            #expect(card.isSealed)
+            #expect(try APIFixture.vault.open(card) == "4111111111111111")
         }
     }
 

@@ -16,7 +16,7 @@ struct ChoreographyReactionTests {
     static func order(_ id: String, customer: String = "bob", sku: String = "SKU-COFFEE", quantity: Int = 2) -> ChoreographedOrder {
         ChoreographedOrder(
             orderID: id, customerID: customer, lines: [OrderLine(sku: sku, quantity: quantity, unitPrice: Money("12.50")!)],
-            shipTo: Address(name: "Bob", line1: "2 Oak Ave", city: "Springfield", postalCode: "12345", country: "US"), card: "4111111111111111"
+            shipTo: Address(name: "Bob", line1: "2 Oak Ave", city: "Springfield", postalCode: "12345", country: "US"), card: .number("4111111111111111")
         )
     }
 

@@ -28,7 +28,7 @@ struct RefusalTests {
             #expect(refused.service == "payment" && refused.commandType == CapturePayment.messageType)
             #expect(refused.reason.contains("no authorization to capture"))
 
-            let authorize = try await harness.send(AuthorizePayment(orderID: "o1", customerID: "bob", amount: 20, cardNumber: card), correlation: "o1")
+            let authorize = try await harness.send(AuthorizePayment(orderID: "o1", customerID: "bob", amount: 20, card: .number(card)), correlation: "o1")
             _ = try await harness.reply(to: authorize, as: PaymentAuthorized.self)
             _ = try await harness.reply(to: try await harness.send(CapturePayment(orderID: "o1"), correlation: "o1"), as: PaymentCaptured.self)
             let void = try await harness.send(VoidPayment(orderID: "o1"), correlation: "o1")
@@ -46,11 +46,11 @@ struct RefusalTests {
     func reverse() async throws {
         let harness = try await Harness.make(PaymentService())
         try await harness.running { harness in
-            _ = try await harness.reply(to: try await harness.send(AuthorizePayment(orderID: "held", customerID: "bob", amount: 20, cardNumber: card), correlation: "held"), as: PaymentAuthorized.self)
+            _ = try await harness.reply(to: try await harness.send(AuthorizePayment(orderID: "held", customerID: "bob", amount: 20, card: .number(card)), correlation: "held"), as: PaymentAuthorized.self)
             let voided = try await harness.reply(to: try await harness.send(ReversePayment(orderID: "held"), correlation: "held"), as: PaymentVoided.self)
             #expect(voided.amount == 20)
 
-            _ = try await harness.reply(to: try await harness.send(AuthorizePayment(orderID: "taken", customerID: "bob", amount: 30, cardNumber: card), correlation: "taken"), as: PaymentAuthorized.self)
+            _ = try await harness.reply(to: try await harness.send(AuthorizePayment(orderID: "taken", customerID: "bob", amount: 30, card: .number(card)), correlation: "taken"), as: PaymentAuthorized.self)
             _ = try await harness.reply(to: try await harness.send(CapturePayment(orderID: "taken"), correlation: "taken"), as: PaymentCaptured.self)
             let refunded = try await harness.reply(to: try await harness.send(ReversePayment(orderID: "taken"), correlation: "taken"), as: PaymentRefunded.self)
             #expect(refunded.amount == 30)
@@ -69,7 +69,7 @@ struct RefusalTests {
     func invalidAuthorization() async throws {
         let harness = try await Harness.make(PaymentService())
         try await harness.running { harness in
-            let command = try await harness.send(AuthorizePayment(orderID: "o1", customerID: "bob", amount: Money(minorUnits: -500), cardNumber: card), correlation: "o1")
+            let command = try await harness.send(AuthorizePayment(orderID: "o1", customerID: "bob", amount: Money(minorUnits: -500), card: .number(card)), correlation: "o1")
             #expect(try await rejection(harness, command).reason.contains("is not positive"))
             try await eventually("the dead letter") { harness.deadLetters.count == 1 }
             #expect(harness.bus.records(in: TopicCatalog.deadLetter(for: harness.commandsTopic)).first?.headers.string(for: DeadLetterHeader.reason) == "rejected")

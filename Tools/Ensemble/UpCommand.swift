@@ -40,12 +40,19 @@ struct UpCommand: AsyncParsableCommand {
         let metrics = Observability.bootstrapMetrics()
         let logger = Logger(label: "ensemble.up")
 
-        // Authentication: the environment's secret, or the local stack's (made on the first run).
-        if configuration.access == nil {
+        // The token signing secret and the payment vault's key: the environment's, or the
+        // local stack's (made on the first run).
+        let vaultSecret = reader.string(forKey: "payment.vault.key", isSecret: true)
+        var local: LocalKeys?
+        if configuration.access == nil || vaultSecret == nil {
             let (keys, created) = try LocalKeys.loadOrCreate()
-            configuration.access = AccessSettings(mode: .tokens(secret: keys.tokenSecret))
-            if created { logger.notice("created the local stack's token signing secret", metadata: ["path": "\(LocalKeys.path)"]) }
+            if created { logger.notice("created the local stack's secrets", metadata: ["path": "\(LocalKeys.path)"]) }
+            local = keys
         }
+        if configuration.access == nil, let local {
+            configuration.access = AccessSettings(mode: .tokens(secret: local.tokenSecret))
+        }
+        let vault = try CardVaultKeys(secret: vaultSecret ?? local?.vaultKey ?? "")
         let banner = try await Self.tokenBanner(configuration.access)
 
         var services: [any Service] = []
@@ -57,10 +64,10 @@ struct UpCommand: AsyncParsableCommand {
             broker = embedded
         }
         if processes {
-            services.append(try processStack(configuration: configuration, broker: broker, banner: banner, logger: logger))
+            services.append(try processStack(configuration: configuration, broker: broker, vault: (vaultSecret ?? local?.vaultKey ?? "", vault), banner: banner, logger: logger))
         } else {
             guard replicas.isEmpty else { throw ValidationError("--replicas needs --processes") }
-            services.append(try inProcessStack(reader: reader, configuration: configuration, broker: broker, banner: banner, metrics: metrics, logger: logger))
+            services.append(try inProcessStack(reader: reader, configuration: configuration, broker: broker, vault: vault, banner: banner, metrics: metrics, logger: logger))
         }
 
         let group = ServiceGroup(configuration: .init(
@@ -90,10 +97,13 @@ struct UpCommand: AsyncParsableCommand {
 extension UpCommand {
     /// Every service in this process, on the broker `configuration` names.
     func inProcessStack(
-        reader: ConfigReader, configuration: ServiceConfiguration, broker: EmbeddedBroker?, banner: String, metrics: PrometheusCollectorRegistry, logger: Logger
+        reader: ConfigReader, configuration: ServiceConfiguration, broker: EmbeddedBroker?, vault: CardVaultKeys, banner: String, metrics: PrometheusCollectorRegistry, logger: Logger
     ) throws -> Stack {
         // Build every service's settings first, so a bad value stops start-up at once.
-        let all: [any HostedService] = [try OrchestratorService(reader: reader), ProfileService(), InventoryService(), try PaymentService(reader: reader), try ShippingService(reader: reader)]
+        let all: [any HostedService] = [
+            try OrchestratorService(reader: reader, cardSealer: vault.sealer), ProfileService(), InventoryService(),
+            try PaymentService(reader: reader, vault: vault), try ShippingService(reader: reader),
+        ]
         var stack = try all.map { service throws(ServiceKitError) in
             var settings = try HostSettings.read(service.name, defaultPort: service.defaultHTTPPort, reader: reader, shared: false)
             settings.service.kafka = configuration.kafka
@@ -125,13 +135,17 @@ extension UpCommand {
 
 extension UpCommand {
     /// The service processes, next to this executable, on the broker `configuration` names.
-    func processStack(configuration: ServiceConfiguration, broker: EmbeddedBroker?, banner: String, logger: Logger) throws -> ProcessStack {
+    func processStack(
+        configuration: ServiceConfiguration, broker: EmbeddedBroker?, vault: (secret: String, keys: CardVaultKeys), banner: String, logger: Logger
+    ) throws -> ProcessStack {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         var base = ProcessInfo.processInfo.environment
         base["DATA_DIRECTORY"] = configuration.dataDirectory
         if case .tokens(let secret)? = configuration.access?.mode, base["AUTH_JWT_SECRET"] == nil, base["AUTH_JWT_SECRET_FILE"] == nil {
             base["AUTH_JWT_SECRET"] = secret
         }
+        base["PAYMENT_VAULT_KEY"] = base["PAYMENT_VAULT_KEY"] ?? vault.secret
+        base["CARD_SEALING_KEY"] = base["CARD_SEALING_KEY"] ?? vault.keys.sealer.publicKeyText
         base["LOG_FORMAT"] = base["LOG_FORMAT"] ?? "json"
         let services: [(name: ServiceName, port: Int)] = [
             (OrchestratorService.name, OrchestratorService.defaultHTTPPort), (AggregatorService.name, AggregatorService.defaultHTTPPort),

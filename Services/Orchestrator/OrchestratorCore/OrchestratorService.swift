@@ -19,14 +19,19 @@ public struct OrchestratorService: HostedService {
     public let breakers: CircuitBreakers
     /// How an order without `"mode"` runs.
     public let defaultMode: CheckoutMode
+    /// Seals card numbers at the intake (nil only for a service built in code, in tests).
+    public let cardSealer: CardSealer?
 
-    public init(breakers: CircuitBreakers = CircuitBreakers(), defaultMode: CheckoutMode = .orchestration) {
+    public init(breakers: CircuitBreakers = CircuitBreakers(), defaultMode: CheckoutMode = .orchestration, cardSealer: CardSealer? = nil) {
         self.breakers = breakers
         self.defaultMode = defaultMode
+        self.cardSealer = cardSealer
     }
 
-    /// Reads `ORDER_MODE` (`orchestration` or `choreography`).
-    public init(reader: ConfigReader) throws(ServiceKitError) {
+    /// Reads `ORDER_MODE` (`orchestration` or `choreography`) and `CARD_SEALING_KEY`, the
+    /// payment vault's public key (required; `cardSealer`, when given, is used when the
+    /// variable is not set — `ensemble up` passes its local vault's).
+    public init(reader: ConfigReader, cardSealer fallback: CardSealer? = nil) throws(ServiceKitError) {
         var mode = CheckoutMode.orchestration
         if let text = reader.string(forKey: "order.mode") {
             guard let parsed = CheckoutMode(rawValue: text) else {
@@ -34,7 +39,15 @@ public struct OrchestratorService: HostedService {
             }
             mode = parsed
         }
-        self.init(defaultMode: mode)
+        let sealer: CardSealer
+        if let key = reader.string(forKey: "card.sealing.key"), !key.isEmpty {
+            sealer = try CardSealer(publicKey: key)
+        } else if let fallback {
+            sealer = fallback
+        } else {
+            throw ServiceKitError(code: .invalidConfiguration, message: "CARD_SEALING_KEY is not set: the payment vault's public key, which seals card numbers at the intake (ensemble vault-key prints it for a PAYMENT_VAULT_KEY)")
+        }
+        self.init(defaultMode: mode, cardSealer: sealer)
     }
 
     /// Loads the saga definitions and breakers, and adds the reply consumer, the timers,
@@ -71,7 +84,7 @@ public struct OrchestratorService: HostedService {
         } else if defaultMode == .choreography {
             throw ServiceKitError.invalid("ORDER_MODE", "choreography", expected: "orchestration while CHOREOGRAPHY=off")
         }
-        let intake = OrderIntake(runner: runner, tracker: tracker, defaultMode: defaultMode, choreography: host.settings.choreography)
+        let intake = OrderIntake(runner: runner, tracker: tracker, defaultMode: defaultMode, choreography: host.settings.choreography, sealer: cardSealer)
         Self.addRoutes(to: host.routes, intake: intake)
         return intake
     }

@@ -8,7 +8,8 @@ public enum PaymentRules {
     /// A business refusal (not retriable), or nil when the payment may go to a processor.
     public static func declineReason(amount: Money, cardNumber: String, limit: Money) -> String? {
         if cardNumber.filter(\.isNumber) == declinedTestCard {
-            return "card declined (test card \(declinedTestCard))"
+            // (Never the number in a reason: reasons travel in events and logs.)
+            return "card declined (the test card every processor declines)"
         }
         if amount > limit {
             return "amount \(amount) exceeds the customer's limit of \(limit)"

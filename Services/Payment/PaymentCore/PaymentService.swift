@@ -12,19 +12,25 @@ import Storage
 public struct PaymentService: Participant {
     public let name = ServiceName.payment
     public let defaultHTTPPort = 8082
-    public var migrations: [Migration] { [PaymentStore.migration, Withdrawals.migration] }
+    public var migrations: [Migration] { [PaymentStore.migration, Withdrawals.migration, CardVault.migration] }
     public let processors: PaymentProcessors
     /// The limit of a customer without one of their own.
     public let defaultLimit: Money
+    /// Opens sealed cards and encrypts the numbers the vault keeps. Without it (a service
+    /// built in code, for tests) plain numbers are accepted and nothing is kept, and a
+    /// sealed card is refused.
+    public let vault: CardVaultKeys?
 
-    public init(processors: PaymentProcessors = PaymentProcessors(), defaultLimit: Money = 1000) {
+    public init(processors: PaymentProcessors = PaymentProcessors(), defaultLimit: Money = 1000, vault: CardVaultKeys? = nil) {
         self.processors = processors
         self.defaultLimit = defaultLimit
+        self.vault = vault
     }
 
-    /// Reads `PAYMENT_PRIMARY_FAULTS`, `PAYMENT_BACKUP_FAULTS` (e.g. `failure=1, latency=50ms`)
-    /// and `PAYMENT_DEFAULT_LIMIT` (e.g. `1000.00`).
-    public init(reader: ConfigReader) throws(ServiceKitError) {
+    /// Reads `PAYMENT_PRIMARY_FAULTS`, `PAYMENT_BACKUP_FAULTS` (e.g. `failure=1, latency=50ms`),
+    /// `PAYMENT_DEFAULT_LIMIT` (e.g. `1000.00`) and `PAYMENT_VAULT_KEY` (required; `vault`,
+    /// when given, is used when the variable is not set — `ensemble up` passes its local one).
+    public init(reader: ConfigReader, vault fallback: CardVaultKeys? = nil) throws(ServiceKitError) {
         let processors = try PaymentProcessors.parse(
             primary: reader.string(forKey: "payment.primary.faults"),
             backup: reader.string(forKey: "payment.backup.faults")
@@ -36,7 +42,27 @@ public struct PaymentService: Participant {
             }
             limit = parsed
         }
-        self.init(processors: processors, defaultLimit: limit)
+        let vault: CardVaultKeys
+        if let secret = reader.string(forKey: "payment.vault.key", isSecret: true), !secret.isEmpty {
+            vault = try CardVaultKeys(secret: secret)
+        } else if let fallback {
+            vault = fallback
+        } else {
+            throw ServiceKitError(code: .invalidConfiguration, message: "PAYMENT_VAULT_KEY is not set: the payment vault's key (base64 of 32 random bytes, e.g. openssl rand -base64 32)")
+        }
+        self.init(processors: processors, defaultLimit: limit, vault: vault)
+    }
+
+    /// The number of `card`: opened when sealed. A sealed card this service cannot open is
+    /// an invalid command.
+    static func number(_ card: PaymentCard, vault: CardVaultKeys?, order: String) throws -> String {
+        if case .number(let number) = card { return number }
+        guard let vault else { throw CommandRefused.invalid("order \(order): a sealed card, and this payment service has no vault key") }
+        do {
+            return try vault.open(card)
+        } catch {
+            throw CommandRefused.invalid("order \(order): \(error.message)")
+        }
     }
 
     /// Demo limits: alice may spend 500, bob 5,000; everyone else `defaultLimit`.
@@ -53,21 +79,24 @@ public struct PaymentService: Participant {
         let processors = self.processors
         let defaultLimit = self.defaultLimit
         let database = context.database
+        let vault = self.vault
         context.handle(AuthorizePayment.self, in: &router, prepare: { command, _ -> ProcessorAnswer? in
-            if let problem = PaymentRules.problem(amount: command.amount, cardNumber: command.cardNumber) {
+            let number = try Self.number(command.card, vault: vault, order: command.orderID)
+            if let problem = PaymentRules.problem(amount: command.amount, cardNumber: number) {
                 throw CommandRefused.invalid("order \(command.orderID): \(problem)")
             }
             let (existing, limit) = try await database.read { sql in
                 (try await PaymentStore.payment(order: command.orderID, in: sql), try await PaymentStore.limit(customer: command.customerID, in: sql))
             }
             if let existing, existing.status == .authorized || existing.status == .captured { return .notNeeded }
-            if PaymentRules.declineReason(amount: command.amount, cardNumber: command.cardNumber, limit: limit ?? defaultLimit) != nil { return .notNeeded }
+            if PaymentRules.declineReason(amount: command.amount, cardNumber: number, limit: limit ?? defaultLimit) != nil { return .notNeeded }
             switch await processors.authorize(command.processor, orderID: command.orderID, amount: command.amount) {
             case .success(let id): return .authorized(id)
             case .failure(let outage): return .outage(outage.reason)
             }
         }) { command, _, answer, sql in
-            try await Self.authorize(command, answer: answer ?? .notNeeded, defaultLimit: defaultLimit, in: sql)
+            let number = try Self.number(command.card, vault: vault, order: command.orderID)
+            return try await Self.authorize(command, number: number, vault: vault, answer: answer ?? .notNeeded, defaultLimit: defaultLimit, in: sql)
         }
         context.handle(CapturePayment.self, in: &router) { command, _, sql in
             guard let captured = try await Self.capture(order: command.orderID, in: sql) else {
@@ -124,9 +153,11 @@ public struct PaymentService: Participant {
         let processors = self.processors
         let defaultLimit = self.defaultLimit
         let database = context.database
+        let vault = self.vault
         context.react(CustomerVerified.self, in: &router, prepare: { verified, _ -> ChoreographedAnswer? in
             guard let order = verified.order else { return nil }
-            if let problem = PaymentRules.problem(amount: order.total, cardNumber: order.card) {
+            let number = try Self.number(order.card, vault: vault, order: order.orderID)
+            if let problem = PaymentRules.problem(amount: order.total, cardNumber: number) {
                 return ChoreographedAnswer(processor: .primary, answer: .notNeeded, problem: problem)
             }
             let (withdrawn, existing, limit) = try await database.read { sql in
@@ -136,7 +167,7 @@ public struct PaymentService: Participant {
             }
             if withdrawn { return ChoreographedAnswer(processor: .primary, answer: .notNeeded) }
             if let existing, existing.status == .authorized || existing.status == .captured { return ChoreographedAnswer(processor: existing.processor ?? .primary, answer: .notNeeded) }
-            if PaymentRules.declineReason(amount: order.total, cardNumber: order.card, limit: limit ?? defaultLimit) != nil {
+            if PaymentRules.declineReason(amount: order.total, cardNumber: number, limit: limit ?? defaultLimit) != nil {
                 return ChoreographedAnswer(processor: .primary, answer: .notNeeded)
             }
             // The fallback stays inside the service: primary first, then backup.
@@ -153,9 +184,10 @@ public struct PaymentService: Participant {
             guard let order = verified.order else { throw MessageRejection("a choreographed customer-verified event carries the order") }
             let prepared = prepared ?? ChoreographedAnswer(processor: .primary, answer: .notNeeded)
             let command = AuthorizePayment(
-                orderID: order.orderID, customerID: order.customerID, amount: order.total, cardNumber: order.card,
+                orderID: order.orderID, customerID: order.customerID, amount: order.total, card: order.card,
                 processor: prepared.processor, billingName: order.billingName, billingPhone: order.billingPhone
             )
+            let number = try Self.number(order.card, vault: vault, order: order.orderID)
             if let problem = prepared.problem {
                 try await PaymentStore.save(.init(orderID: order.orderID, customerID: order.customerID, amount: order.total, status: .declined, processor: nil), in: sql)
                 try await PaymentStore.record(order: order.orderID, "decline", amount: order.total, processor: nil, detail: problem, in: sql)
@@ -168,11 +200,11 @@ public struct PaymentService: Participant {
                 // The stock ran short (or shipping refused) while the processor was asked:
                 // an authorization that arrives now is voided at once.
                 guard case .authorized = prepared.answer, try await PaymentStore.payment(order: order.orderID, in: sql) == nil else { return [] }
-                let authorized = try await Self.authorize(command, answer: prepared.answer, defaultLimit: defaultLimit, in: sql).published
+                let authorized = try await Self.authorize(command, number: number, vault: vault, answer: prepared.answer, defaultLimit: defaultLimit, in: sql).published
                 guard let payment = try await PaymentStore.payment(order: order.orderID, in: sql) else { return authorized }
                 return authorized + (try await Self.void(payment, in: sql).published)
             }
-            return try await Self.authorize(command, answer: prepared.answer, defaultLimit: defaultLimit, in: sql).published
+            return try await Self.authorize(command, number: number, vault: vault, answer: prepared.answer, defaultLimit: defaultLimit, in: sql).published
         }
         context.react(ShipmentScheduled.self, in: &router) { scheduled, _, sql in
             guard let captured = try await Self.capture(order: scheduled.orderID, in: sql) else {
@@ -232,16 +264,20 @@ public struct PaymentService: Participant {
         return .replyAndPublish(PaymentRefunded(orderID: payment.orderID, amount: payment.amount))
     }
 
-    static func authorize(_ command: AuthorizePayment, answer: ProcessorAnswer, defaultLimit: Money, in sql: any SQLDatabase) async throws -> CommandOutcome {
+    /// Authorizes `command` (its card's number is `number`), keeping the number in the vault.
+    static func authorize(
+        _ command: AuthorizePayment, number: String, vault: CardVaultKeys?, answer: ProcessorAnswer, defaultLimit: Money, in sql: any SQLDatabase
+    ) async throws -> CommandOutcome {
         if let existing = try await PaymentStore.payment(order: command.orderID, in: sql),
            existing.status == .authorized || existing.status == .captured {
             return .replyAndPublish(PaymentAuthorized(
                 orderID: existing.orderID, authorizationID: existing.authorizationID ?? "", amount: existing.amount, processor: existing.processor ?? command.processor,
-                customerID: existing.customerID, card: MaskedCard(number: command.cardNumber), billingName: command.billingName, billingPhone: command.billingPhone
+                customerID: existing.customerID, card: MaskedCard(number: number), billingName: command.billingName, billingPhone: command.billingPhone
             ))
         }
+        if let vault { try await CardVault.store(order: command.orderID, number: number, keys: vault, in: sql) }
         let limit = try await PaymentStore.limit(customer: command.customerID, in: sql) ?? defaultLimit
-        if let reason = PaymentRules.declineReason(amount: command.amount, cardNumber: command.cardNumber, limit: limit) {
+        if let reason = PaymentRules.declineReason(amount: command.amount, cardNumber: number, limit: limit) {
             try await PaymentStore.save(.init(orderID: command.orderID, customerID: command.customerID, amount: command.amount, status: .declined, processor: command.processor), in: sql)
             try await PaymentStore.record(order: command.orderID, "decline", amount: command.amount, processor: command.processor, detail: reason, in: sql)
             return .replyAndPublish(PaymentDeclined(orderID: command.orderID, reason: reason))
@@ -255,7 +291,7 @@ public struct PaymentService: Participant {
             try await PaymentStore.record(order: command.orderID, "authorize", amount: command.amount, processor: command.processor, in: sql)
             return .replyAndPublish(PaymentAuthorized(
                 orderID: command.orderID, authorizationID: authorizationID, amount: command.amount, processor: command.processor,
-                customerID: command.customerID, card: MaskedCard(number: command.cardNumber), billingName: command.billingName, billingPhone: command.billingPhone
+                customerID: command.customerID, card: MaskedCard(number: number), billingName: command.billingName, billingPhone: command.billingPhone
             ))
         case .outage(let reason):
             try await PaymentStore.record(order: command.orderID, "processor-error", amount: command.amount, processor: command.processor, detail: reason, in: sql)

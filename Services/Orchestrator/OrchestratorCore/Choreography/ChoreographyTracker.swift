@@ -33,7 +33,7 @@ public struct ChoreographyTracker: Sendable {
         let orderID = OrderRequest.newOrderID()
         let order = ChoreographedOrder(
             orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo,
-            card: request.payment.card.filter { $0 != " " }, billingName: request.payment.billingName, billingPhone: request.payment.billingPhone
+            card: PaymentCard(request.payment.card.filter { $0 != " " }), billingName: request.payment.billingName, billingPhone: request.payment.billingPhone
         )
         let placed = OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo, mode: CheckoutMode.choreography.rawValue, choreography: order)
         let envelope = try Envelope(placed, correlationID: orderID, flow: ChoreographyCatalog.flow)

@@ -79,7 +79,7 @@ public struct CommandCatalog: Sendable {
                 let processor = data[path: "payment.processor"]?.string.flatMap(PaymentProcessor.init(rawValue:)) ?? .primary
                 return AuthorizePayment(
                     orderID: try order(data), customerID: try require(data, "order.customerId", as: String.self),
-                    amount: try require(data, "order.total", as: Money.self), cardNumber: try require(data, "payment.card", as: String.self),
+                    amount: try require(data, "order.total", as: Money.self), card: PaymentCard(try require(data, "payment.card", as: String.self)),
                     processor: processor, billingName: data[path: "payment.billingName"]?.string, billingPhone: data[path: "payment.billingPhone"]?.string
                 )
             },

@@ -76,6 +76,7 @@ public struct OrderRequest: Sendable, Hashable, Codable {
         data.set("order.items", to: try JSONValue(encoding: lines))
         data.set("order.total", to: .string(total.description))
         data.set("order.shipTo", to: try JSONValue(encoding: shipTo))
+        // Sealed for the payment vault by the intake (`OrderIntake`).
         data.set("payment.card", to: .string(payment.card.filter { $0 != " " }))
         data.set("payment.processor", to: .string("primary"))
         if let name = payment.billingName { data.set("payment.billingName", to: .string(name)) }
