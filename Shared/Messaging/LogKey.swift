@@ -6,6 +6,9 @@ public enum LogKey {
     public static let orderID = "order.id"
     public static let messageID = "message.id"
     public static let messageType = "message.type"
+    /// The W3C trace id and span id of the message a line is about.
+    public static let traceID = "trace_id"
+    public static let spanID = "span_id"
     public static let consumer = "consumer"
     public static let step = "step"
     public static let status = "status"

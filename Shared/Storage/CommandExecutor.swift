@@ -75,11 +75,26 @@ public struct CommandExecutor: Sendable {
         flow: String? = nil,
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> (T, [any MessageContract])
     ) async throws -> T {
+        try await change(correlationID: correlationID, flow: flow) { sql in
+            let (result, events) = try await body(sql)
+            return (result, events, nil)
+        }
+    }
+
+    /// Like `change(correlationID:flow:_:)`, the events continuing the trace `body` names
+    /// (`traceparent`; a new trace when nil).
+    public func change<T: Sendable>(
+        correlationID: @escaping @Sendable (T) -> String,
+        flow: String? = nil,
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> (T, [any MessageContract], String?)
+    ) async throws -> T {
         let eventsTopic = self.eventsTopic
         let result = try await database.transaction { sql in
-            let (result, events) = try await body(sql)
+            let (result, events, trace) = try await body(sql)
             let correlation = correlationID(result)
-            let messages = try events.map { OutboxMessage(try Envelope($0, correlationID: correlation, flow: flow), topic: eventsTopic) }
+            let messages = try events.map {
+                OutboxMessage(try Envelope($0, correlationID: correlation, traceparent: Envelope.childTraceparent(of: trace), flow: flow), topic: eventsTopic)
+            }
             try await Outbox.add(messages, in: sql)
             return result
         }

@@ -60,36 +60,12 @@ struct CardDataTests {
         }
 
         // Every record of every topic, headers included.
-        let client = KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:\(stack.brokerPort)"], clientID: "card-scan")
-        let admin = try KafkaAdmin(configuration: client, logger: TestBroker.logger)
-        let topics = TopicCatalog.allTopics
-        let ends = try await admin.highWatermarks(topics, timeout: .seconds(10)).filter { $0.value > 0 }
-        #expect(ends.keys.contains { $0.topic == "payment.commands" }, "the payment commands are there to scan")
-        var scanned = 0
-        if !ends.isEmpty {
-            let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
-                client: client, groupID: TestBroker.unique("card-scan"),
-                consumption: .assign(ends.keys.map { KafkaTopicPartition(topic: $0.topic, partition: $0.partition, start: .beginning) })
-            ), logger: TestBroker.logger)
-            let total = Int(ends.values.reduce(0, +))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await consumer.run() }
-                // A deadline: the reading stops (and the count below fails) rather than hang.
-                group.addTask {
-                    try await Task.sleep(for: .seconds(60))
-                    consumer.shutdownGracefully()
-                }
-                for try await record in consumer.messages {
-                    let headers = record.headers.map { "\($0.key)=\($0.stringValue ?? "")" }.joined(separator: " ")
-                    scan(String(decoding: record.value, as: UTF8.self) + " " + headers + " " + (record.keyString ?? ""), "\(record.topic)@\(record.offset)")
-                    scanned += 1
-                    if scanned >= total { break }
-                }
-                group.cancelAll()
-            }
-            #expect(scanned == total, "every record up to the high watermarks read")
+        let records = try await stack.allRecords()
+        #expect(records.contains { $0.topic == "payment.commands" }, "the payment commands are there to scan")
+        for record in records {
+            let headers = record.headers.map { "\($0.key)=\($0.stringValue ?? "")" }.joined(separator: " ")
+            scan(String(decoding: record.value, as: UTF8.self) + " " + headers + " " + (record.keyString ?? ""), "\(record.topic)@\(record.offset)")
         }
-        #expect(scanned > 0)
 
         // Every database file, WAL included, byte for byte; and the log.
         let data = stack.directory.appendingPathComponent("data")
@@ -111,5 +87,37 @@ struct CardDataTests {
         try await payment.close()
         #expect(Set(kept) == Set(Self.cards.map { String($0.suffix(4)) }), "one vault entry per card, each order's")
         #expect(kept.count == orders.count)
+    }
+}
+
+extension StackProcess {
+    /// Every record of every topic of the catalog on the stack's broker, read up to the
+    /// high watermarks (failing, not hanging, if that takes over a minute).
+    func allRecords() async throws -> [KafkaConsumerMessage] {
+        let client = KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:\(brokerPort)"], clientID: "record-scan")
+        let admin = try KafkaAdmin(configuration: client, logger: TestBroker.logger)
+        let ends = try await admin.highWatermarks(TopicCatalog.allTopics, timeout: .seconds(10)).filter { $0.value > 0 }
+        guard !ends.isEmpty else { return [] }
+        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
+            client: client, groupID: TestBroker.unique("record-scan"),
+            consumption: .assign(ends.keys.map { KafkaTopicPartition(topic: $0.topic, partition: $0.partition, start: .beginning) })
+        ), logger: TestBroker.logger)
+        let total = Int(ends.values.reduce(0, +))
+        var records: [KafkaConsumerMessage] = []
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await consumer.run() }
+            // A deadline: the reading stops (and the count below fails) rather than hang.
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                consumer.shutdownGracefully()
+            }
+            for try await record in consumer.messages {
+                records.append(record)
+                if records.count >= total { break }
+            }
+            group.cancelAll()
+        }
+        #expect(records.count == total, "every record up to the high watermarks read")
+        return records
     }
 }

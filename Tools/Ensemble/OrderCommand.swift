@@ -145,6 +145,7 @@ struct OrderCommand: AsyncParsableCommand {
         if let finished = order.finishedAt { text += ", \(milliseconds(finished.timeIntervalSince(order.createdAt))) end to end" }
         if let failure = order.failure { text += "\n  reason: \(failure)" }
         if !order.awaiting.isEmpty { text += "\n  waiting for the compensation of: \(order.awaiting.map(\.rawValue).joined(separator: ", "))" }
+        if let trace = order.traceId { text += "\n  trace: \(trace)" }
         return text
     }
 
@@ -174,6 +175,7 @@ struct OrderCommand: AsyncParsableCommand {
         if let failure = order.failure { text += "\n  reason: \(failure)" }
         for item in order.attention ?? [] { text += "\n  left to do: \(item)" }
         if order.attention != nil { text += "\n  when the cause is fixed: ensemble order retry \(order.orderId)" }
+        if let trace = order.traceId { text += "\n  trace: \(trace)" }
         return text
     }
 

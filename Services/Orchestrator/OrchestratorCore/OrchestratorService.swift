@@ -14,7 +14,7 @@ public struct OrchestratorService: HostedService {
     public var name: ServiceName { Self.name }
     public var defaultHTTPPort: Int { Self.defaultHTTPPort }
     /// Sagas and their definitions, idempotency keys, circuit breakers, choreographed orders.
-    public var migrations: [Migration] { [SagaStore.migration, BreakerStore.migration, ChoreographyStore.migration, SagaStore.historyMigration] }
+    public var migrations: [Migration] { [SagaStore.migration, BreakerStore.migration, ChoreographyStore.migration, SagaStore.historyMigration, ChoreographyStore.traceMigration] }
     /// The breakers' working set (tests pass their own to look at it).
     public let breakers: CircuitBreakers
     /// How an order without `"mode"` runs.

@@ -24,17 +24,18 @@ public struct OrderIntake: Sendable {
         self.sealer = sealer
     }
 
-    public func place(_ request: OrderRequest, idempotencyKey: String?) async throws -> (orderID: String, created: Bool, mode: CheckoutMode) {
+    /// Places `request` in the caller's trace (`traceparent`, W3C), or in a new one.
+    public func place(_ request: OrderRequest, idempotencyKey: String?, traceparent: String? = nil) async throws -> (orderID: String, created: Bool, mode: CheckoutMode) {
         var request = request
         if let sealer { request.payment.card = try sealer.seal(request.payment.card.filter { $0 != " " }).text }
         let mode = request.mode ?? defaultMode
         switch mode {
         case .orchestration:
-            let (id, created) = try await runner.place(request, idempotencyKey: idempotencyKey)
+            let (id, created) = try await runner.place(request, idempotencyKey: idempotencyKey, traceparent: traceparent)
             return (id, created, mode)
         case .choreography:
             guard choreography else { throw ChoreographyOff() }
-            let (id, created) = try await tracker.place(request, idempotencyKey: idempotencyKey)
+            let (id, created) = try await tracker.place(request, idempotencyKey: idempotencyKey, traceparent: traceparent)
             return (id, created, mode)
         }
     }

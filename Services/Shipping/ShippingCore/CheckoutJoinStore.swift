@@ -26,6 +26,11 @@ enum CheckoutJoinStore {
         """, "CREATE INDEX checkout_joins_waiting ON checkout_joins (state, deadline)"]
     }
 
+    /// The order's trace, so a refusal at the deadline continues it.
+    static let traceMigration = Migration("shipping-003-checkout-join-traces") { _ in
+        ["ALTER TABLE checkout_joins ADD COLUMN traceparent TEXT"]
+    }
+
     enum State: String, Sendable, Codable {
         case waiting, scheduled, closed, refused
     }
@@ -41,6 +46,8 @@ enum CheckoutJoinStore {
         var total: Money?
         var shipTo: Address?
         var reason: String?
+        /// The `traceparent` of the first event seen for the order.
+        var traceparent: String?
 
         var isComplete: Bool { verified && reserved && authorized }
 
@@ -62,7 +69,8 @@ enum CheckoutJoinStore {
                 tier: try row.decode(column: "tier", as: String?.self).flatMap(CustomerTier.init(rawValue:)),
                 total: try row.decode(column: "total_minor", as: Int64?.self).map(Money.init(minorUnits:)),
                 shipTo: try row.decodeJSONIfPresent(column: "ship_to", as: Address.self),
-                reason: try row.decode(column: "reason", as: String?.self)
+                reason: try row.decode(column: "reason", as: String?.self),
+                traceparent: try row.decode(column: "traceparent", as: String?.self)
             )
         }
     }
@@ -70,12 +78,13 @@ enum CheckoutJoinStore {
     static func save(_ join: Join, in sql: any SQLDatabase) async throws {
         let shipTo = try StorageJSON.encodeIfPresent(join.shipTo)
         try await sql.raw("""
-        INSERT INTO checkout_joins (order_id, state, deadline, verified, reserved, authorized, tier, total_minor, ship_to, reason, updated_at)
+        INSERT INTO checkout_joins (order_id, state, deadline, verified, reserved, authorized, tier, total_minor, ship_to, reason, updated_at, traceparent)
         VALUES (\(bind: join.orderID), \(bind: join.state.rawValue), \(bind: join.deadline), \(bind: join.verified ? 1 : 0), \(bind: join.reserved ? 1 : 0),
-                \(bind: join.authorized ? 1 : 0), \(bind: join.tier?.rawValue), \(bind: join.total?.minorUnits), \(bind: shipTo), \(bind: join.reason), \(bind: StorageClock.now()))
+                \(bind: join.authorized ? 1 : 0), \(bind: join.tier?.rawValue), \(bind: join.total?.minorUnits), \(bind: shipTo), \(bind: join.reason), \(bind: StorageClock.now()),
+                \(bind: join.traceparent))
         ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, deadline = excluded.deadline, verified = excluded.verified,
             reserved = excluded.reserved, authorized = excluded.authorized, tier = excluded.tier, total_minor = excluded.total_minor,
-            ship_to = excluded.ship_to, reason = excluded.reason, updated_at = excluded.updated_at
+            ship_to = excluded.ship_to, reason = excluded.reason, updated_at = excluded.updated_at, traceparent = excluded.traceparent
         """).run()
     }
 

@@ -14,7 +14,7 @@ import Storage
 public struct ShippingService: Participant {
     public let name = ServiceName.shipping
     public let defaultHTTPPort = 8084
-    public var migrations: [Migration] { [ShipmentStore.migration, CheckoutJoinStore.migration] }
+    public var migrations: [Migration] { [ShipmentStore.migration, CheckoutJoinStore.migration, CheckoutJoinStore.traceMigration] }
     /// How long a choreographed order may wait for its three events before shipping
     /// refuses it (and inventory and payment undo what they did).
     public let checkoutDeadline: Duration
@@ -78,10 +78,11 @@ public struct ShippingService: Participant {
         let deadline = checkoutDeadline
         /// Applies `change` to the order's join if it still waits, and schedules the
         /// shipment once the join is complete: the premium rule is decided here.
-        let join: @Sendable (String, any SQLDatabase, (inout CheckoutJoinStore.Join) -> Void) async throws -> ReactionOutcome = { order, sql, change in
+        let join: @Sendable (String, Envelope, any SQLDatabase, (inout CheckoutJoinStore.Join) -> Void) async throws -> ReactionOutcome = { order, envelope, sql, change in
             var join = try await CheckoutJoinStore.join(order: order, in: sql)
                 ?? CheckoutJoinStore.Join(orderID: order, state: .waiting, deadline: StorageClock.format(Date().addingTimeInterval(deadline.seconds)))
             guard join.state == .waiting else { return [] }
+            join.traceparent = join.traceparent ?? envelope.traceparent
             change(&join)
             var emitted: ReactionOutcome = []
             if join.state == .waiting, join.isComplete, let shipTo = join.shipTo, let tier = join.tier, let total = join.total {
@@ -92,28 +93,28 @@ public struct ShippingService: Participant {
             try await CheckoutJoinStore.save(join, in: sql)
             return emitted
         }
-        context.react(OrderPlaced.self, in: &router) { placed, _, sql in try await join(placed.orderID, sql) { _ in } }
-        context.react(CustomerVerified.self, in: &router) { verified, _, sql in
+        context.react(OrderPlaced.self, in: &router) { placed, envelope, sql in try await join(placed.orderID, envelope, sql) { _ in } }
+        context.react(CustomerVerified.self, in: &router) { verified, envelope, sql in
             guard let order = verified.order else { throw MessageRejection("a choreographed customer-verified event carries the order") }
-            return try await join(order.orderID, sql) {
+            return try await join(order.orderID, envelope, sql) {
                 $0.verified = true
                 $0.tier = verified.tier
                 $0.total = order.total
                 $0.shipTo = order.shipTo
             }
         }
-        context.react(StockReserved.self, in: &router) { event, _, sql in try await join(event.orderID, sql) { $0.reserved = true } }
-        context.react(PaymentAuthorized.self, in: &router) { event, _, sql in try await join(event.orderID, sql) { $0.authorized = true } }
-        let close: @Sendable (String, String, any SQLDatabase) async throws -> ReactionOutcome = { order, reason, sql in
-            try await join(order, sql) {
+        context.react(StockReserved.self, in: &router) { event, envelope, sql in try await join(event.orderID, envelope, sql) { $0.reserved = true } }
+        context.react(PaymentAuthorized.self, in: &router) { event, envelope, sql in try await join(event.orderID, envelope, sql) { $0.authorized = true } }
+        let close: @Sendable (String, String, Envelope, any SQLDatabase) async throws -> ReactionOutcome = { order, reason, envelope, sql in
+            try await join(order, envelope, sql) {
                 $0.state = .closed
                 $0.reason = reason
             }
         }
-        context.react(CustomerRejected.self, in: &router) { event, envelope, sql in try await close(envelope.correlationID, "customer \(event.reason.rawValue)", sql) }
-        context.react(StockReservationFailed.self, in: &router) { event, _, sql in try await close(event.orderID, "stock short", sql) }
-        context.react(PaymentDeclined.self, in: &router) { event, _, sql in try await close(event.orderID, "payment declined", sql) }
-        context.react(PaymentFailed.self, in: &router) { event, _, sql in try await close(event.orderID, "payment failed", sql) }
+        context.react(CustomerRejected.self, in: &router) { event, envelope, sql in try await close(envelope.correlationID, "customer \(event.reason.rawValue)", envelope, sql) }
+        context.react(StockReservationFailed.self, in: &router) { event, envelope, sql in try await close(event.orderID, "stock short", envelope, sql) }
+        context.react(PaymentDeclined.self, in: &router) { event, envelope, sql in try await close(event.orderID, "payment declined", envelope, sql) }
+        context.react(PaymentFailed.self, in: &router) { event, envelope, sql in try await close(event.orderID, "payment failed", envelope, sql) }
     }
 
     public func background(_ context: ParticipantContext) -> [any Service] {
@@ -202,12 +203,12 @@ struct CheckoutDeadlines: Service {
         let expired = try await database.read { try await CheckoutJoinStore.expired(now: Date(), limit: 100, in: $0) }
         for order in expired {
             let refused: Bool = try await executor.change(correlationID: { _ in order }, flow: ChoreographyCatalog.flow) { sql in
-                guard var join = try await CheckoutJoinStore.join(order: order, in: sql), join.state == .waiting else { return (false, []) }
+                guard var join = try await CheckoutJoinStore.join(order: order, in: sql), join.state == .waiting else { return (false, [], nil) }
                 let reason = "no \(join.missing.joined(separator: ", ")) within the deadline"
                 join.state = .refused
                 join.reason = reason
                 try await CheckoutJoinStore.save(join, in: sql)
-                return (true, [ShipmentRefused(orderID: order, reason: reason, waitingFor: join.missing)])
+                return (true, [ShipmentRefused(orderID: order, reason: reason, waitingFor: join.missing)], join.traceparent)
             }
             if refused {
                 logger.warning("choreographed order refused at its deadline", metadata: [LogKey.orderID: "\(order)"])

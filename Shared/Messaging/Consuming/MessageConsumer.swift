@@ -166,6 +166,10 @@ public struct MessageConsumer: Service {
         logger[metadataKey: LogKey.messageID] = "\(envelope.messageID.uuidString.lowercased())"
         logger[metadataKey: LogKey.messageType] = "\(envelope.messageType)"
         logger[metadataKey: LogKey.orderID] = "\(envelope.correlationID)"
+        if let (trace, span) = Envelope.traceIDs(of: envelope.traceparent) {
+            logger[metadataKey: LogKey.traceID] = "\(trace)"
+            logger[metadataKey: LogKey.spanID] = "\(span)"
+        }
         do {
             return .ready(Ready(record: record, envelope: envelope, prepared: try router.prepare(envelope), logger: logger))
         } catch {

@@ -182,13 +182,26 @@ public struct Envelope: Sendable, Hashable {
 
     // MARK: - Trace context
 
-    static func newTraceparent() -> String {
+    /// A new trace (W3C `traceparent`, sampled).
+    public static func newTraceparent() -> String {
         TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()).traceParentHeaderValue
     }
 
     /// The same trace with a new span id; a new trace when `parent` is missing or invalid.
-    static func childTraceparent(of parent: String?) -> String {
+    public static func childTraceparent(of parent: String?) -> String {
         guard let parent, let context = try? TraceContext(traceParentHeaderValue: parent) else { return newTraceparent() }
         return TraceContext(traceID: context.traceID, spanID: .random(), flags: context.flags, state: context.state).traceParentHeaderValue
+    }
+
+    /// `parent` when it is a valid `traceparent` (a caller's, to continue), else a new trace.
+    public static func continuing(_ parent: String?) -> String {
+        guard let parent, (try? TraceContext(traceParentHeaderValue: parent)) != nil else { return newTraceparent() }
+        return parent
+    }
+
+    /// The trace id and span id of a `traceparent`, for log lines and views.
+    public static func traceIDs(of traceparent: String?) -> (trace: String, span: String)? {
+        guard let traceparent, let context = try? TraceContext(traceParentHeaderValue: traceparent) else { return nil }
+        return ("\(context.traceID)", "\(context.spanID)")
     }
 }

@@ -21,6 +21,11 @@ enum ChoreographyStore {
         """, "CREATE INDEX choreographed_orders_status ON choreographed_orders (status)"]
     }
 
+    /// Each order's trace, kept for its view.
+    static let traceMigration = Migration("orchestrator-005-choreographed-order-traces") { _ in
+        ["ALTER TABLE choreographed_orders ADD COLUMN traceparent TEXT"]
+    }
+
     struct Record: Sendable, Hashable {
         var orderID: String
         var customerID: String
@@ -29,13 +34,15 @@ enum ChoreographyStore {
         var timeline: [ChoreographedOrderView.Entry]
         var createdAt: Date
         var finishedAt: Date?
+        var traceparent: String?
     }
 
     static func insert(_ record: Record, in sql: any SQLDatabase) async throws {
         try await sql.raw("""
-        INSERT INTO choreographed_orders (order_id, customer_id, total_minor, status, progress, timeline, created_at)
+        INSERT INTO choreographed_orders (order_id, customer_id, total_minor, status, progress, timeline, created_at, traceparent)
         VALUES (\(bind: record.orderID), \(bind: record.customerID), \(bind: record.total.minorUnits), \(bind: record.progress.status.rawValue),
-                \(bind: try StorageJSON.encode(record.progress)), \(bind: try StorageJSON.encode(record.timeline)), \(bind: StorageClock.format(record.createdAt)))
+                \(bind: try StorageJSON.encode(record.progress)), \(bind: try StorageJSON.encode(record.timeline)), \(bind: StorageClock.format(record.createdAt)),
+                \(bind: record.traceparent))
         """).run()
     }
 
@@ -56,7 +63,8 @@ enum ChoreographyStore {
                 progress: try row.decodeJSON(column: "progress", as: ChoreographyProgress.self),
                 timeline: try row.decodeJSON(column: "timeline", as: [ChoreographedOrderView.Entry].self),
                 createdAt: StorageClock.parse(try row.decode(column: "created_at", as: String.self)) ?? Date(timeIntervalSince1970: 0),
-                finishedAt: try row.decode(column: "finished_at", as: String?.self).flatMap(StorageClock.parse)
+                finishedAt: try row.decode(column: "finished_at", as: String?.self).flatMap(StorageClock.parse),
+                traceparent: try row.decode(column: "traceparent", as: String?.self)
             )
         }
     }

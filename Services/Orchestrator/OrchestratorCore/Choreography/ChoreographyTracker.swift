@@ -29,14 +29,16 @@ public struct ChoreographyTracker: Sendable {
 
     /// Announces a choreographed order; returns its id and whether it is new (an
     /// `Idempotency-Key` seen before returns the order it placed).
-    public func place(_ request: OrderRequest, idempotencyKey: String?) async throws -> (orderID: String, created: Bool) {
+    public func place(_ request: OrderRequest, idempotencyKey: String?, traceparent: String? = nil) async throws -> (orderID: String, created: Bool) {
         let orderID = OrderRequest.newOrderID()
         let order = ChoreographedOrder(
             orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo,
             card: PaymentCard(request.payment.card.filter { $0 != " " }), billingName: request.payment.billingName, billingPhone: request.payment.billingPhone
         )
         let placed = OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo, mode: CheckoutMode.choreography.rawValue, choreography: order)
-        let envelope = try Envelope(placed, correlationID: orderID, flow: ChoreographyCatalog.flow)
+        // The order's trace: the caller's, or a new one; every reaction continues it.
+        let trace = Envelope.continuing(traceparent)
+        let envelope = try Envelope(placed, correlationID: orderID, traceparent: Envelope.childTraceparent(of: trace), flow: ChoreographyCatalog.flow)
         let topic = topics.events(.orders)
         let result = try await database.transaction { sql -> (String, Bool) in
             if let key = idempotencyKey, let existing = try await SagaStore.order(forKey: key, in: sql) {
@@ -46,7 +48,8 @@ public struct ChoreographyTracker: Sendable {
             _ = progress.apply(OrderPlaced.messageType)
             let entry = ChoreographedOrderView.Entry(at: envelope.occurredAt, source: .orders, event: OrderPlaced.messageType, detail: "\(request.lines.count) lines, \(request.total)")
             try await ChoreographyStore.insert(.init(
-                orderID: orderID, customerID: request.customerID, total: request.total, progress: progress, timeline: [entry], createdAt: envelope.occurredAt
+                orderID: orderID, customerID: request.customerID, total: request.total, progress: progress, timeline: [entry], createdAt: envelope.occurredAt,
+                traceparent: trace
             ), in: sql)
             if let key = idempotencyKey { try await SagaStore.remember(key: key, order: orderID, in: sql) }
             try await Outbox.add([OutboxMessage(envelope, topic: topic)], in: sql)
@@ -153,9 +156,12 @@ public struct ChoreographedOrderView: Sendable, Codable {
     public var awaiting: [ServiceName]
     public var createdAt: Date
     public var finishedAt: Date?
+    /// The W3C trace id every message of the order carries.
+    public var traceId: String?
     public var timeline: [Entry]
 
     init(_ record: ChoreographyStore.Record) {
+        traceId = Envelope.traceIDs(of: record.traceparent)?.trace
         orderId = record.orderID
         mode = .choreography
         status = record.progress.status

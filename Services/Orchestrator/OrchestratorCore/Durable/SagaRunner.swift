@@ -72,9 +72,10 @@ public final class SagaRunner: Sendable {
 
     // MARK: Inputs
 
-    /// Starts a checkout for `request`. With an idempotency key already used, returns the
-    /// order it created and starts nothing (`created` is false).
-    public func place(_ request: OrderRequest, idempotencyKey: String?) async throws -> (orderID: String, created: Bool) {
+    /// Starts a checkout for `request`, in the caller's trace (`traceparent`) or a new one.
+    /// With an idempotency key already used, returns the order it created and starts
+    /// nothing (`created` is false).
+    public func place(_ request: OrderRequest, idempotencyKey: String?, traceparent: String? = nil) async throws -> (orderID: String, created: Bool) {
         guard let definition = latest("checkout") else { throw SagaRunnerError.noDefinition("checkout") }
         let now = self.now()
         let orderID = OrderRequest.newOrderID()
@@ -88,10 +89,14 @@ public final class SagaRunner: Sendable {
             }
             try await Self.loadBreakers(engine.breakers, in: sql, cache: breakerDocuments)
             var saga = SagaInstance(id: orderID, definition: definition, customerID: request.customerID, data: data, now: now)
+            saga.traceparent = Envelope.continuing(traceparent)
             let commands = engine.start(&saga, definition, now: now)
             try await SagaStore.insert(saga, in: sql, cache: documents)
             if let key = idempotencyKey { try await SagaStore.remember(key: key, order: orderID, in: sql) }
-            let placed = try Envelope(OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo), correlationID: orderID)
+            let placed = try Envelope(
+                OrderPlaced(orderID: orderID, customerID: request.customerID, lines: request.lines, shipTo: request.shipTo),
+                correlationID: orderID, traceparent: Envelope.childTraceparent(of: saga.traceparent)
+            )
             let (breakerEvents, transitions) = try await Self.saveBreakers(engine.breakers, topics: topics, in: sql)
             try await Outbox.add([OutboxMessage(placed, topic: topics.events("orders"))] + (try Self.outbox(commands, saga: saga, topics: topics, causedBy: placed.messageID)) + breakerEvents, in: sql)
             return (orderID, true, transitions, saga.nextDeadline)
@@ -250,7 +255,7 @@ public final class SagaRunner: Sendable {
                 messages.append(OutboxMessage(try Envelope(OrderStuck(
                     orderID: saga.id, customerID: saga.customerID, step: entry.step, command: entry.command, attempts: entry.attempts,
                     since: MessageCoding.timestamp(entry.since), lastError: entry.lastError
-                ), correlationID: saga.id), topic: topics.events("orders")))
+                ), correlationID: saga.id, traceparent: Envelope.childTraceparent(of: saga.traceparent)), topic: topics.events("orders")))
             }
             if saga.status.isFinished && !before.status.isFinished {
                 messages.append(OutboxMessage(try Self.outcomeEvent(saga, causedBy: envelope?.messageID), topic: topics.events("orders")))
@@ -341,7 +346,8 @@ public final class SagaRunner: Sendable {
     static func outbox(_ commands: [OutgoingCommand], saga: SagaInstance, topics: TopicNames, causedBy: UUID? = nil) throws -> [OutboxMessage] {
         try commands.map { command in
             let envelope = try Envelope(
-                command.message, correlationID: saga.id, causationID: causedBy, replyTo: topics.orchestratorReplies, key: saga.id, messageID: command.messageID
+                command.message, correlationID: saga.id, causationID: causedBy, replyTo: topics.orchestratorReplies,
+                traceparent: Envelope.childTraceparent(of: saga.traceparent), key: saga.id, messageID: command.messageID
             )
             return OutboxMessage(envelope, topic: topics.commands(command.participant))
         }
@@ -350,13 +356,14 @@ public final class SagaRunner: Sendable {
     static func outcomeEvent(_ saga: SagaInstance, causedBy: UUID? = nil) throws -> Envelope {
         let total = saga.data[path: "order.total"]?.string.flatMap(Money.init) ?? .zero
         let token = ConsistencyToken(orderID: saga.id, stage: .finished).text
+        let trace = Envelope.childTraceparent(of: saga.traceparent)
         if saga.status == .completed {
-            return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total, consistencyToken: token), correlationID: saga.id, causationID: causedBy)
+            return try Envelope(OrderCompleted(orderID: saga.id, customerID: saga.customerID, total: total, consistencyToken: token), correlationID: saga.id, causationID: causedBy, traceparent: trace)
         }
         if saga.status == .needsAttention {
-            return try Envelope(OrderNeedsAttention(orderID: saga.id, customerID: saga.customerID, reason: saga.failure ?? "a step was refused", unfinished: saga.attention ?? [], consistencyToken: token), correlationID: saga.id, causationID: causedBy)
+            return try Envelope(OrderNeedsAttention(orderID: saga.id, customerID: saga.customerID, reason: saga.failure ?? "a step was refused", unfinished: saga.attention ?? [], consistencyToken: token), correlationID: saga.id, causationID: causedBy, traceparent: trace)
         }
-        return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown", consistencyToken: token), correlationID: saga.id, causationID: causedBy)
+        return try Envelope(OrderFailed(orderID: saga.id, customerID: saga.customerID, status: saga.status.rawValue, reason: saga.failure ?? "unknown", consistencyToken: token), correlationID: saga.id, causationID: causedBy, traceparent: trace)
     }
 }
 

@@ -123,6 +123,9 @@ public struct SagaInstance: Sendable, Hashable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
     public var finishedAt: Date?
+    /// The order's trace (W3C `traceparent` of the intake): every message of the saga is a
+    /// span of it. Nil for a saga started before traces were kept.
+    public var traceparent: String?
     var completions = 0
 
     public init(id: String, definition: SagaDefinition, customerID: String, data: JSONValue, now: Date) {

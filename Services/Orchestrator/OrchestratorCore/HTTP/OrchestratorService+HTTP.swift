@@ -18,7 +18,7 @@ extension OrchestratorService {
             }
             let placed: (orderID: String, created: Bool, mode: CheckoutMode)
             do {
-                placed = try await intake.place(order, idempotencyKey: key)
+                placed = try await intake.place(order, idempotencyKey: key, traceparent: request.headers[HTTPField.Name("traceparent")!])
             } catch let off as ChoreographyOff {
                 throw APIError(.conflict, code: "choreography-off", message: off.description)
             }

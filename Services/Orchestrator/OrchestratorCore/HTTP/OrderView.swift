@@ -28,6 +28,8 @@ public struct OrderView: Sendable, Codable {
     public var createdAt: Date
     public var finishedAt: Date?
     public var steps: [Step]
+    /// The W3C trace id every message of the order carries.
+    public var traceId: String?
     public var history: [SagaEvent]
 
     public struct DefinitionReference: Sendable, Codable, Hashable {
@@ -51,6 +53,7 @@ public struct OrderView: Sendable, Codable {
             return Step(id: step.id, participant: step.participant, command: step.command, status: state.status,
                         attempts: state.attempts, startedAt: state.startedAt, finishedAt: state.finishedAt, outcome: state.outcome)
         }
+        traceId = Envelope.traceIDs(of: saga.traceparent)?.trace
         history = saga.history
     }
 }
