@@ -26,6 +26,21 @@ struct UnreachableBrokerTests {
         #expect(ContinuousClock.now - started < .seconds(8))
     }
 
+    @Test("a client set up for SASL against a broker without it fails in bounded time, saying the handshake failed")
+    func saslAgainstPlaintext() async throws {
+        var client = try TestBroker.client("sasl-test")
+        client.security = KafkaSecurity(securityProtocol: .saslPlaintext, saslMechanism: "SCRAM-SHA-256", saslUsername: "ensemble", saslPassword: "secret")
+        let started = ContinuousClock.now
+        let admin = try KafkaAdmin(configuration: client, logger: TestBroker.logger)
+        let error = await #expect(throws: KafkaError.self) { try await admin.metadata(timeout: .seconds(3)) }
+        #expect(error?.code == .connection)
+        #expect(error?.message.contains("SASL") == true, "the reason is named: \(error?.message ?? "")")
+        let producer = try KafkaProducer(configuration: .init(client: client), logger: TestBroker.logger)
+        let producerError = await #expect(throws: KafkaError.self) { try await producer.checkConnection(timeout: .seconds(3)) }
+        #expect(producerError?.message.contains("SASL") == true)
+        #expect(ContinuousClock.now - started < .seconds(12))
+    }
+
     @Test("the ensemble CLI prints one error line and exits non-zero")
     func cliOneLine() async throws {
         _ = try TestBroker.servers

@@ -137,9 +137,10 @@ final class RDKafkaClient: @unchecked Sendable {
             do throws(KafkaError) {
                 return try self.fetchMetadata(timeoutMilliseconds: Int32(clamping: timeout.wholeMilliseconds))
             } catch {
+                let cause = self.callbacks.takeUnretainedValue().lastFailure.withLock { $0 }.map { "; last failure: \($0)" } ?? ""
                 throw KafkaError(
                     code: .connection,
-                    message: "no Kafka broker answered at \(servers) within \(timeout) (\(error.message))",
+                    message: "no Kafka broker answered at \(servers) within \(timeout) (\(error.message)\(cause))",
                     librdkafkaCode: error.librdkafkaCode,
                     librdkafkaName: error.librdkafkaName,
                     isRetriable: true
@@ -200,6 +201,9 @@ final class RDKafkaCallbacks: Sendable {
     let onRebalance: Rebalance?
     let onCommit: Commit?
     let onError: ClientError?
+    /// The last connection failure librdkafka logged (a refused SASL handshake, a TLS
+    /// error), so a start-up error can say why no broker answered.
+    let lastFailure = Mutex<String?>(nil)
 
     init(logger: Logger, onDelivery: Delivery? = nil, onRebalance: Rebalance? = nil, onCommit: Commit? = nil, onError: ClientError? = nil) {
         self.logger = logger
@@ -223,6 +227,11 @@ private let rdKafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoi
     // syslog levels: 0 emerg ... 3 err, 4 warning, 5 notice, 6 info, 7 debug. librdkafka
     // logs transient trouble it retries by itself (a refused connection) as "err"; what the
     // application must act on reaches it as a KafkaError, so that is a warning here.
+    if level <= 4, facility == "FAIL" || facility == "ERROR" || facility.hasPrefix("SASL") || facility.hasPrefix("SSL") {
+        // "[thrd:...]: host:port/bootstrap: the reason": keep the reason.
+        let reason = message.components(separatedBy: "/bootstrap: ").last ?? message
+        callbacks.lastFailure.withLock { $0 = reason }
+    }
     let swiftLevel: Logger.Level = switch level {
     case ...2: .error
     case 3, 4: .warning
