@@ -14,8 +14,9 @@ public final class Locked<Value: Sendable>: Sendable {
 }
 
 /// Polls `condition` every few milliseconds; throws `WaitTimedOut` (failing the test)
-/// after `timeout`.
-public func waitUntil(timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
+/// after `timeout` (a deadline, generous because a full run shares two cores between
+/// every suite and the stacks some of them start).
+public func waitUntil(timeout: Duration = .seconds(20), _ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw WaitTimedOut(timeout: timeout) }

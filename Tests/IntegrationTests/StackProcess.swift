@@ -93,18 +93,21 @@ final class StackProcess: @unchecked Sendable {
         process.waitBlocking(timeout: 10)
     }
 
-    /// SIGTERM and wait, as Ctrl-C would.
+    /// SIGTERM, as Ctrl-C would, then SIGKILL (the broker with it) if it has not exited
+    /// within 20 s. The waiting happens on a thread of its own: `stop` runs in tests'
+    /// `defer`, on the cooperative pool that every suite of the run shares, and a blocking
+    /// wait there held up unrelated tests past their deadlines.
     func stop() {
-        guard let process else { return }
-        if process.isRunning {
-            process.send(SIGTERM)
-            if process.waitBlocking(timeout: 20) == nil {
-                // It did not stop in time: its broker would be left behind.
-                let brokerPID = (try? String(contentsOfFile: brokerPIDPath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                process.send(SIGKILL)
-                if let brokerPID { kill(brokerPID, SIGKILL) }
-                process.waitBlocking(timeout: 5)
-            }
+        guard let process, process.isRunning else { return }
+        process.send(SIGTERM)
+        let brokerPIDPath = self.brokerPIDPath
+        Thread.detachNewThread {
+            guard process.waitBlocking(timeout: 20) == nil else { return }
+            // It did not stop in time: its broker would be left behind.
+            let brokerPID = (try? String(contentsOfFile: brokerPIDPath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            process.send(SIGKILL)
+            if let brokerPID { kill(brokerPID, SIGKILL) }
+            process.waitBlocking(timeout: 5)
         }
     }
 

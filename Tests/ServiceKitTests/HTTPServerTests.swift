@@ -82,6 +82,16 @@ struct HTTPServerTests {
                 #expect(response.status == .notFound)
                 #expect(String(buffer: response.body).contains(#""code":"not-found""#))
             }
+            // A path that exists with another method: 405 with the methods it has.
+            try await client.execute(uri: "/echo", method: .get) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "POST")
+                #expect(String(buffer: response.body).contains(#""code":"method-not-allowed""#))
+            }
+            try await client.execute(uri: "/health/live", method: .delete) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET")
+            }
         }
     }
 }

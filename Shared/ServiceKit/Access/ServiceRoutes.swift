@@ -17,15 +17,12 @@ public struct ServiceRoutes {
 
     public let router: Router<BasicRequestContext>
     public let access: AccessControl
-    private let entries = Entries()
+    private let entries: RouteTable
 
-    private final class Entries: Sendable {
-        let list = Mutex<[Entry]>([])
-    }
-
-    public init(router: Router<BasicRequestContext>, access: AccessControl) {
+    public init(router: Router<BasicRequestContext>, access: AccessControl, table: RouteTable = RouteTable()) {
         self.router = router
         self.access = access
+        self.entries = table
     }
 
     /// Every route added so far, in order.
@@ -51,7 +48,7 @@ public struct ServiceRoutes {
         add(.delete, path, scope, handler)
     }
 
-    private func add<Output: ResponseGenerator>(_ method: HTTPRequest.Method, _ path: String, _ scope: Scope?, _ handler: @escaping Handler<Output>) -> Self {
+    fileprivate func add<Output: ResponseGenerator>(_ method: HTTPRequest.Method, _ path: String, _ scope: Scope?, _ handler: @escaping Handler<Output>) -> Self {
         entries.list.withLock { $0.append(Entry(method: method, path: path, scope: scope)) }
         if let scope {
             router.group().add(middleware: access.require(scope)).on(RouterPath(path), method: method, use: handler)
@@ -59,5 +56,24 @@ public struct ServiceRoutes {
             router.on(RouterPath(path), method: method, use: handler)
         }
         return self
+    }
+}
+
+/// The routes a service registered, shared with the middleware that answers 405 for a
+/// method a path does not have.
+public final class RouteTable: Sendable {
+    let list = Mutex<[ServiceRoutes.Entry]>([])
+
+    public init() {}
+
+    /// The methods registered for a path that matches `path` (`:name` matches one segment).
+    public func methods(matching path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return list.withLock { entries in
+            entries.filter { entry in
+                let pattern = entry.path.split(separator: "/", omittingEmptySubsequences: true)
+                return pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+            }.map(\.method)
+        }
     }
 }

@@ -54,15 +54,26 @@ extension Request {
 }
 
 /// Turns every error a route throws into the JSON error shape: `APIError`s keep their
-/// status; anything else is a 500 whose details go to the log, not to the client.
+/// status; anything else is a 500 whose details go to the log, not to the client. A path
+/// that exists with other methods is a 405 with `Allow`, not a 404.
 public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+    let routes: RouteTable?
+
+    public init(routes: RouteTable? = nil) {
+        self.routes = routes
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes?.methods(matching: request.uri.path) ?? []
+            guard !allowed.isEmpty else { throw APIError(.notFound, code: "not-found", message: error.body ?? "no such route") }
+            let names = Set(allowed.map(\.rawValue)).sorted()
+            throw APIError(.methodNotAllowed, code: "method-not-allowed", message: "\(request.uri.path) answers \(names.joined(separator: ", ")), not \(request.method.rawValue)",
+                           headers: [.allow: names.joined(separator: ", ")])
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not-found" : "http-\(error.status.code)"
             throw APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase)

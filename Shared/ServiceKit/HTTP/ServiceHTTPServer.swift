@@ -18,10 +18,11 @@ public enum ServiceHTTPServer {
     /// needing `admin` as `access` says.
     public static func makeRoutes(health: HealthState, metrics: PrometheusCollectorRegistry?, access: AccessControl) -> ServiceRoutes {
         let router = Router()
-        router.add(middleware: JSONErrorMiddleware())
+        let table = RouteTable()
+        router.add(middleware: JSONErrorMiddleware(routes: table))
         // Hummingbird's request metrics: count and latency per route, method and status.
         router.add(middleware: MetricsMiddleware())
-        let routes = ServiceRoutes(router: router, access: access)
+        let routes = ServiceRoutes(router: router, access: access, table: table)
         routes.get("health/live", scope: nil) { _, _ -> Response in
             try jsonResponse(.ok, ["status": "live"])
         }
