@@ -23,7 +23,7 @@ struct UnreachableBrokerTests {
         let producerError = await #expect(throws: KafkaError.self) { try await producer.checkConnection(timeout: .seconds(2)) }
         #expect(producerError?.code == .connection)
 
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(ContinuousClock.now - started < .seconds(15), "bounded: two 2 s timeouts, with room for a loaded machine")
     }
 
     @Test("a client set up for SASL against a broker without it fails in bounded time, saying the handshake failed")

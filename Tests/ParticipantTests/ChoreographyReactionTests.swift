@@ -42,7 +42,7 @@ struct ChoreographyReactionTests {
 
     /// The service's published events about orders (not its seed data), once there are `count`.
     static func orderEvents(_ harness: Harness, count: Int) async throws -> [Envelope] {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(20)
         while true {
             let found = harness.bus.envelopes(in: harness.eventsTopic).filter { $0.messageType != StockLevelSet.messageType }
             if found.count >= count { return found }
@@ -53,7 +53,7 @@ struct ChoreographyReactionTests {
 
     /// Waits until the service's inbox holds `envelope`: its reaction ran and committed.
     static func handled(_ envelope: Envelope, by harness: Harness) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(20)
         while try await harness.database.read({ try await Inbox.replies(for: envelope.messageID, in: $0) }) == nil {
             guard ContinuousClock.now < deadline else { throw HarnessTimeout(what: "\(envelope.messageType) to be handled") }
             try await Task.sleep(for: .milliseconds(5))
