@@ -46,10 +46,16 @@ struct StorageTests {
         #expect(try await store.read { try await $0.raw("SELECT n FROM c").first()!.decode(column: "n", as: Int.self) } == 50)
     }
 
-    @Test("a batch commits its transactions together; one that throws rolls back alone; reads see the batch")
+    /// A SQLite file of its own: group commit is SQLite's (a PostgreSQL store runs a batch's
+    /// transactions each on its own, see `Database.batch`).
+    private func sqlite() async throws -> SQLiteStore {
+        try await SQLiteStore.open(path: FileManager.default.temporaryDirectory.appendingPathComponent("ensemble-batch-\(UUID().uuidString).sqlite").path, logger: Logger(label: "test"))
+    }
+
+    @Test("SQLite: a batch commits its transactions together; one that throws rolls back alone; reads see the batch")
     func groupCommit() async throws {
         struct Abort: Error {}
-        let store = try await open()
+        let store = try await sqlite()
         try await Migrator.migrate(store, [Migration("g-001") { _ in ["CREATE TABLE g (v INTEGER NOT NULL)"] }], logger: Logger(label: "test"))
         let woken = Locked<[String]>([])
         let seen = try await store.batch { () async throws -> [Int] in
@@ -71,10 +77,10 @@ struct StorageTests {
         #expect(values == [1, 3])
     }
 
-    @Test("a batch whose body throws leaves nothing behind and runs none of its after-commit work")
+    @Test("SQLite: a batch whose body throws leaves nothing behind and runs none of its after-commit work")
     func groupRollback() async throws {
         struct Abort: Error {}
-        let store = try await open()
+        let store = try await sqlite()
         try await Migrator.migrate(store, [Migration("h-001") { _ in ["CREATE TABLE h (v INTEGER NOT NULL)"] }], logger: Logger(label: "test"))
         let woken = Locked(0)
         await #expect(throws: Abort.self) {
@@ -91,10 +97,10 @@ struct StorageTests {
         #expect(woken.withLock { $0 } == 0)
     }
 
-    @Test("transactions of other tasks wait for a batch in progress and are not part of it")
+    @Test("SQLite: transactions of other tasks wait for a batch in progress and are not part of it")
     func groupIsolation() async throws {
         struct Abort: Error {}
-        let store = try await open()
+        let store = try await sqlite()
         try await Migrator.migrate(store, [Migration("i-001") { _ in ["CREATE TABLE i (v INTEGER NOT NULL)"] }], logger: Logger(label: "test"))
         let inside = Locked(false)
         let release = Locked(false)

@@ -86,7 +86,7 @@ enum SagaStore {
     /// saga need not decode it again.
     static func insert(_ saga: SagaInstance, in sql: any SQLDatabase, cache: DocumentCache<SagaInstance>? = nil) async throws {
         var saga = saga
-        try await appendHistory(&saga, in: sql)
+        let events = takeHistory(&saga)
         let state = try StorageJSON.encode(saga)
         try await sql.raw("""
         INSERT INTO sagas (id, definition_name, definition_version, customer_id, status, state, next_deadline, created_at, updated_at)
@@ -94,12 +94,16 @@ enum SagaStore {
                 \(bind: saga.status.rawValue), \(bind: state), \(bind: saga.nextDeadline.map(StorageClock.format)),
                 \(bind: StorageClock.format(saga.createdAt)), \(bind: StorageClock.format(saga.updatedAt)))
         """).run()
+        try await append(events, in: sql)
         cache?.remember(saga.id, text: state, value: saga)
     }
 
+    /// Writes the saga's state, then its new history rows: the state's row first, so that of
+    /// two orchestrators changing one saga at once (PostgreSQL) the second meets the first's
+    /// write there and is retried whole, rather than meeting its history rows.
     static func update(_ saga: SagaInstance, in sql: any SQLDatabase, cache: DocumentCache<SagaInstance>? = nil) async throws {
         var saga = saga
-        try await appendHistory(&saga, in: sql)
+        let events = takeHistory(&saga)
         let state = try StorageJSON.encode(saga)
         try await sql.raw("""
         UPDATE sagas SET status = \(bind: saga.status.rawValue), state = \(bind: state),
@@ -107,6 +111,7 @@ enum SagaStore {
             updated_at = \(bind: StorageClock.format(saga.updatedAt))
         WHERE id = \(bind: saga.id)
         """).run()
+        try await append(events, in: sql)
         if saga.status.isFinished {
             cache?.forget(saga.id)
         } else {
@@ -114,15 +119,24 @@ enum SagaStore {
         }
     }
 
-    /// Moves the events added since the saga was read out of the document into rows.
-    private static func appendHistory(_ saga: inout SagaInstance, in sql: any SQLDatabase) async throws {
-        guard !saga.history.isEmpty else { return }
+    /// The events added since the saga was read, with their sequence numbers; the saga
+    /// keeps none of them in its document and counts them as stored.
+    private static func takeHistory(_ saga: inout SagaInstance) -> (saga: String, first: Int, events: [SagaEvent]) {
+        let taken = (saga.id, saga.storedHistory, saga.history)
+        saga.storedHistory += saga.history.count
+        saga.history = []
+        return taken
+    }
+
+    /// Appends history rows (one statement).
+    private static func append(_ taken: (saga: String, first: Int, events: [SagaEvent]), in sql: any SQLDatabase) async throws {
+        guard !taken.events.isEmpty else { return }
         var query = SQLQueryString("INSERT INTO saga_history (saga_id, seq, at, step, event, detail) VALUES ")
-        for (index, event) in saga.history.enumerated() {
+        for (index, event) in taken.events.enumerated() {
             query.appendInterpolation(unsafeRaw: index == 0 ? "(" : ", (")
-            query.appendInterpolation(bind: saga.id)
+            query.appendInterpolation(bind: taken.saga)
             query.appendInterpolation(unsafeRaw: ", ")
-            query.appendInterpolation(bind: saga.storedHistory + index)
+            query.appendInterpolation(bind: taken.first + index)
             query.appendInterpolation(unsafeRaw: ", ")
             query.appendInterpolation(bind: StorageClock.format(event.at))
             query.appendInterpolation(unsafeRaw: ", ")
@@ -134,8 +148,6 @@ enum SagaStore {
             query.appendInterpolation(unsafeRaw: ")")
         }
         try await sql.raw(query).run()
-        saga.storedHistory += saga.history.count
-        saga.history = []
     }
 
     /// The saga for the engine: its state, without the history already stored (decoded
