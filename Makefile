@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: setup build up up-release test bench-kafka compare clean
+.PHONY: setup build up up-release test api-check bench-kafka compare clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,12 @@ up-release: setup
 
 test: setup
 	@bash scripts/test.sh
+
+# schemathesis (--checks all) against every service's /openapi.yaml on a stack of its own
+# (also the last step of `make test`).
+api-check: setup
+	$(SWIFT) build --product ensemble
+	@bash scripts/api-check.sh
 
 # librdkafka's C performance tool and `ensemble bench kafka` on one broker, side by side.
 bench-kafka: setup

@@ -123,6 +123,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Shared/ServiceKit"
         ),
@@ -291,7 +292,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ParticipantTests",
-            dependencies: ["StorageTesting", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts"],
+            dependencies: [
+                "StorageTesting", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "ServiceKit", "Storage", "Messaging", "MessagingTesting", "Contracts",
+                .product(name: "Yams", package: "Yams"),
+            ],
             path: "Tests/ParticipantTests"
         ),
         .testTarget(

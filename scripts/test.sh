@@ -82,3 +82,5 @@ echo "test: the storage, participant, orchestrator, aggregator and integration s
 ENSEMBLE_TEST_DATABASE=postgresql "$SWIFT" test --skip-build \
   --filter 'StorageTests|ParticipantTests|OrchestratorTests|AggregatorTests|IntegrationTests' \
   --skip "$(echo $STACKS | tr ' ' '|')|ComposeFileTests|UnreachableBrokerTests"
+echo "test: every service's HTTP API against its OpenAPI document (schemathesis --checks all), on a stack of its own" >&2
+bash scripts/api-check.sh

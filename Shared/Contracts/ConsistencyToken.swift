@@ -1,5 +1,3 @@
-import Foundation
-
 /// Read your own writes: names what a read model must have applied before it answers.
 /// The orchestrator hands one out with an accepted order (`placed`) and puts one in the
 /// order's outcome event (`finished`); `GET /profiles/{id}?after=TOKEN` waits for it.
@@ -20,18 +18,15 @@ public struct ConsistencyToken: Sendable, Hashable {
         self.stage = stage
     }
 
-    /// The token's text: `v1.<stage>.<order id>`, base64url-encoded.
+    /// The token's text: `v1.<stage>.<order id>` (the aggregator's document states the
+    /// pattern, so a client can tell a token from a typo).
     public var text: String {
-        Data("v1.\(stage.rawValue).\(orderID)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        "v1.\(stage.rawValue).\(orderID)"
     }
 
     /// Reads a token's text; nil when it is not one.
     public init?(text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { return nil }
-        let parts = decoded.split(separator: ".", maxSplits: 2).map(String.init)
+        let parts = text.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, parts[0] == "v1", let stage = Stage(rawValue: parts[1]), !parts[2].isEmpty else { return nil }
         self.init(orderID: parts[2], stage: stage)
     }

@@ -16,13 +16,15 @@ public struct Money: Sendable, Hashable, Comparable, Codable, CustomStringConver
     public static let zero = Money(minorUnits: 0)
 
     /// Parses `"12"`, `"12.5"` or `"12.50"`. Rejects more than two decimals, signs other
-    /// than a leading `-`, exponents and anything that is not a plain decimal.
+    /// than a leading `-`, leading zeros (`"012"`), exponents and anything that is not a
+    /// plain decimal: exactly the OpenAPI documents' `Money` pattern.
     public init?(_ text: String) {
         var digits = Substring(text)
         let negative = digits.first == "-"
         if negative { digits = digits.dropFirst() }
         let parts = digits.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.allSatisfy(\.isASCIIDigit), whole.count <= 15 else { return nil }
+        guard let whole = parts.first, !whole.isEmpty, whole.allSatisfy(\.isASCIIDigit), whole.count <= 15,
+              whole == "0" || whole.first != "0" else { return nil }
         var fraction = parts.count == 2 ? parts[1] : ""
         guard parts.count == 1 || !fraction.isEmpty, fraction.count <= 2, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
         while fraction.count < 2 { fraction += "0" }

@@ -5,12 +5,12 @@ import Testing
 
 @Suite("Money")
 struct MoneyTests {
-    @Test("decimal strings parse to exact cents", arguments: [("12.50", 1250), ("12.5", 1250), ("12", 1200), ("0.01", 1), ("-3.20", -320), ("100.00", 10000)])
+    @Test("decimal strings parse to exact cents", arguments: [("12.50", 1250), ("12.5", 1250), ("12", 1200), ("0.01", 1), ("-3.20", -320), ("100.00", 10000), ("0", 0), ("0.50", 50)])
     func parses(text: String, cents: Int64) {
         #expect(Money(text)?.minorUnits == cents)
     }
 
-    @Test("anything but a plain decimal with at most two places is refused", arguments: ["", "12.345", "1e3", "12.", ".5", "twelve", "+1", "1,50", "--1", "12.5.0"])
+    @Test("anything but a plain decimal with at most two places is refused", arguments: ["", "12.345", "1e3", "12.", ".5", "twelve", "+1", "1,50", "--1", "12.5.0", "012", "00.50", "-01"])
     func refuses(text: String) {
         #expect(Money(text) == nil)
     }

@@ -227,3 +227,22 @@ struct PivotValidationTests {
         #expect(!definition.isRetriable("capture-payment"))
     }
 }
+
+@Suite("Saga definitions: values the document allows")
+struct SettableValueTests {
+    @Test("decisions, fallbacks and conditions use strings, booleans, null or whole numbers; anything else is a problem named")
+    func settable() throws {
+        let json = #"""
+        {"name": "odd", "version": 1, "stages": [
+          {"step": {"id": "verify-customer", "participant": "profile", "command": "profile.verify-customer.v1"}},
+          {"decide": {"id": "choose", "when": {"equals": {"path": "customer.tier", "value": [1]}}, "then": {"x.list": [1, 2]}, "otherwise": {"x.ok": "yes", "x.n": 2.5}}}
+        ]}
+        """#
+        let definition = try MessageCoding.decode(SagaDefinition.self, from: Data(json.utf8))
+        let problems = (#expect(throws: DefinitionError.self) { try definition.validate() })?.problems.joined(separator: "\n") ?? ""
+        #expect(problems.contains("decision 'choose' sets 'x.list' to [1, 2]"))
+        #expect(problems.contains("decision 'choose' sets 'x.n' to 2.5"))
+        #expect(problems.contains("decision 'choose' compares with [1]"))
+        #expect(!problems.contains("x.ok"))
+    }
+}

@@ -20,6 +20,8 @@ struct Harness: Sendable {
     let name: ServiceName
     let topics: TopicNames
     let context: ParticipantContext
+    /// The routes the service registered (its HTTP API).
+    let routes: [ServiceRoutes.Entry]
 
     var commandsTopic: String { topics.commands(name) }
     var eventsTopic: String { topics.events(name) }
@@ -32,7 +34,7 @@ struct Harness: Sendable {
         var settings = HostSettings(service: ServiceConfiguration(serviceName: participant.name.rawValue, httpPort: 0), faults: faults)
         settings.service.logLevel = .error
         let (host, context) = try await ServiceHost.open(participant, settings: settings, database: database, bus: bus, metrics: nil, logger: logger)
-        return Harness(bus: bus, database: database, relay: host.relay, consumer: try #require(host.consumers.first), reactions: host.consumers.dropFirst().first, name: participant.name, topics: settings.topics, context: context)
+        return Harness(bus: bus, database: database, relay: host.relay, consumer: try #require(host.consumers.first), reactions: host.consumers.dropFirst().first, name: participant.name, topics: settings.topics, context: context, routes: host.routes.table)
     }
 
     static func temporaryDatabasePath() -> String {

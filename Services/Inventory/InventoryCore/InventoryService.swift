@@ -151,7 +151,7 @@ public struct InventoryService: Participant {
             let sku = try context.parameters.require("sku")
             let body = try await request.decodeJSON(SetStock.self, context: context)
             guard body.onHand >= 0 else { throw APIError.badRequest("onHand must not be negative", code: "invalid-stock") }
-            guard !sku.isEmpty, sku.count <= 64 else { throw APIError.badRequest("sku must be 1-64 characters", code: "invalid-stock") }
+            guard (1...64).contains(TextRule.length(sku)) else { throw APIError.badRequest("sku must be 1-64 characters", code: "invalid-stock") }
             let level: StockLevel = try await executor.change(correlationID: { _ in sku }) { sql in
                 if let current = try await StockStore.level(sku, in: sql), current.reserved > body.onHand {
                     throw APIError(.conflict, code: "stock-reserved", message: "\(current.reserved) of \(sku) are reserved; onHand cannot go below that")

@@ -341,11 +341,13 @@ public struct PaymentService: Participant {
         let database = context.database
         let defaultLimit = self.defaultLimit
         routes.get("payments", scope: .paymentsRead) { request, _ -> Response in
-            // One order's payment, or a customer's (newest 100), each with its ledger.
-            let customer = request.uri.queryParameters["customerId"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-            let order = customer == nil ? try request.requiredQuery("orderId") : nil
+            // A customer's payments (newest 100), or one order's, or the newest 100 of all,
+            // each with its ledger.
+            let query = request.uri.queryParameters
+            let customer = query["customerId"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            let order = query["orderId"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
             let views: [PaymentView] = try await database.read { sql in
-                let orders = if let customer { try await PaymentStore.orders(customer: customer, limit: 100, in: sql) } else { [order!] }
+                let orders = if customer == nil, let order { [order] } else { try await PaymentStore.orders(customer: customer, limit: 100, in: sql) }
                 var views: [PaymentView] = []
                 for order in orders {
                     guard let payment = try await PaymentStore.payment(order: order, in: sql) else { continue }

@@ -74,9 +74,14 @@ enum PaymentStore {
     }
 
     /// The orders a customer's payments belong to, newest first (at most `limit`).
-    static func orders(customer: String, limit: Int, in sql: any SQLDatabase) async throws -> [String] {
-        try await sql.raw("SELECT order_id FROM payments WHERE customer_id = \(bind: customer) ORDER BY updated_at DESC, order_id LIMIT \(bind: limit)")
-            .all().map { try $0.decode(column: "order_id", as: String.self) }
+    /// The orders of the newest `limit` payments: a customer's, or everyone's.
+    static func orders(customer: String?, limit: Int, in sql: any SQLDatabase) async throws -> [String] {
+        let query: SQLQueryString = if let customer {
+            "SELECT order_id FROM payments WHERE customer_id = \(bind: customer) ORDER BY updated_at DESC, order_id LIMIT \(bind: limit)"
+        } else {
+            "SELECT order_id FROM payments ORDER BY updated_at DESC, order_id LIMIT \(bind: limit)"
+        }
+        return try await sql.raw(query).all().map { try $0.decode(column: "order_id", as: String.self) }
     }
 
     static func save(_ payment: Payment, in sql: any SQLDatabase) async throws {

@@ -18,17 +18,19 @@ public enum ProfileRules {
 
     /// Checks a registration; returns the problem, naming the field, or nil.
     public static func validate(_ customer: Customer) -> String? {
-        if customer.id.isEmpty || customer.id.count > 64 || customer.id.contains(where: { $0.isWhitespace || $0 == "/" }) {
-            return "id must be 1-64 characters without spaces or '/'"
-        }
-        if customer.name.trimmingCharacters(in: .whitespaces).isEmpty { return "name must not be empty" }
+        if !TextRule.isIdentifier(customer.id) { return "id must be 1-64 characters without spaces or '/'" }
+        if !TextRule.hasContent(customer.name) { return "name must not be empty" }
         if !isEmail(customer.email) { return "email '\(customer.email)' is not an email address" }
+        if let address = customer.shippingAddress, let problem = address.problem(field: "shippingAddress") { return problem }
+        if let address = customer.billingAddress, let problem = address.problem(field: "billingAddress") { return problem }
         return nil
     }
 
+    /// One `@` with something before it and a `.` after it, no spaces (the document's
+    /// pattern `^[^@ ]+@[^@ ]*\.[^@ ]*$`).
     static func isEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ")
+        let parts = text.unicodeScalars.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.unicodeScalars.contains(" ")
     }
 
     /// Applies `update` to `customer`; returns the new customer and the names of the fields that changed.

@@ -13,11 +13,17 @@ public struct ServiceRoutes {
         public let path: String
         /// nil for an open route.
         public let scope: Scope?
+
+        public init(method: HTTPRequest.Method, path: String, scope: Scope?) {
+            self.method = method
+            self.path = path
+            self.scope = scope
+        }
     }
 
     public let router: Router<BasicRequestContext>
     public let access: AccessControl
-    private let entries: RouteTable
+    let entries: RouteTable
 
     public init(router: Router<BasicRequestContext>, access: AccessControl, table: RouteTable = RouteTable()) {
         self.router = router

@@ -21,6 +21,8 @@ public protocol Participant: HostedService where Handle == ParticipantContext {
     func background(_ context: ParticipantContext) -> [any Service]
     /// Adds the service's read (and admin) endpoints, each with the scope it needs.
     func routes(_ context: ParticipantContext, routes: ServiceRoutes)
+    /// The OpenAPI document of those routes, served at `/openapi.yaml`.
+    var document: APIDocument { get }
     /// Inserts the demo data when the database is new; does nothing otherwise.
     func seed(_ context: ParticipantContext) async throws
 }
@@ -54,6 +56,7 @@ extension Participant {
             for service in background(context) { host.add(service) }
         }
         routes(context, routes: host.routes)
+        host.routes.serve(document)
         return context
     }
 }

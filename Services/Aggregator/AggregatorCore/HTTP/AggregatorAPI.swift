@@ -38,7 +38,7 @@ struct AggregatorAPI: Sendable {
         routes.get("profiles", scope: .profilesRead) { request, _ -> Response in
             let query = request.uri.queryParameters
             let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 50, range: 1...500)
-            let offset = try Self.integer(query["offset"].map(String.init), name: "offset", default: 0, range: 0...Int.max)
+            let offset = try Self.integer(query["offset"].map(String.init), name: "offset", default: 0, range: 0...1_000_000_000)
             let tier = query["tier"].map(String.init)
             if let tier, CustomerTier(rawValue: tier) == nil {
                 throw APIError.badRequest("tier must be one of \(CustomerTier.allCases.map(\.rawValue).joined(separator: ", "))", code: "invalid-parameter")
@@ -107,9 +107,7 @@ struct AggregatorAPI: Sendable {
             lag.reset()
             return Response(status: .noContent)
         }
-        routes.get("openapi.yaml", scope: nil) { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: AggregatorOpenAPI.yaml)))
-        }
+        routes.serve(AggregatorOpenAPI.document)
     }
 
     private func profile(_ id: String, request: Request) async throws -> Response {
@@ -205,10 +203,21 @@ struct AggregatorAPI: Sendable {
     }
 
     /// `250ms`, `2s`, or a bare number of milliseconds.
+    /// `250ms`, `2s`, `1.5s` or `250` (milliseconds); nil for anything else (the
+    /// document's pattern `^[0-9]{1,9}(\.[0-9]{1,3})?(ms|s)?$`).
     static func milliseconds(_ text: String) -> Double? {
-        if text.hasSuffix("ms") { return Double(text.dropLast(2)) }
-        if text.hasSuffix("s") { return Double(text.dropLast()).map { $0 * 1000 } }
-        return Double(text)
+        var number = Substring(text)
+        var scale = 1.0
+        if number.hasSuffix("ms") {
+            number = number.dropLast(2)
+        } else if number.hasSuffix("s") {
+            number = number.dropLast()
+            scale = 1000
+        }
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, (1...9).contains(whole.count), TextRule.isDigits(String(whole)) else { return nil }
+        if parts.count == 2, !(1...3).contains(parts[1].count) || !TextRule.isDigits(String(parts[1])) { return nil }
+        return Double(number).map { $0 * scale }
     }
 
     static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

@@ -85,6 +85,16 @@ public indirect enum Predicate: Sendable, Hashable, Codable {
         }
     }
 
+    /// The values the predicate compares with.
+    public var values: [JSONValue] {
+        switch self {
+        case .all(let predicates), .any(let predicates): predicates.flatMap(\.values)
+        case .not(let predicate): predicate.values
+        case .equals(_, let value), .greaterThan(_, let value), .lessThan(_, let value): [value]
+        case .exists: []
+        }
+    }
+
     /// True for predicates that can never hold (`{"any": []}` and negations of always-true ones).
     public var isNeverTrue: Bool {
         switch self {

@@ -1,3 +1,6 @@
+import Foundation
+import Messaging
+
 /// Why a saga definition cannot be used.
 public struct DefinitionError: Error, Sendable, Hashable, CustomStringConvertible {
     public let problems: [String]
@@ -5,6 +8,22 @@ public struct DefinitionError: Error, Sendable, Hashable, CustomStringConvertibl
 }
 
 extension SagaDefinition {
+    static let settableRule = "decisions, fallbacks and conditions use strings, booleans, null or whole numbers up to 10^15 in size (amounts as strings: \"100.00\")"
+
+    /// What a decision or a fallback may set and a condition compare with (the document's
+    /// `SettableValue`).
+    static func isSettable(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null, .bool, .string: return true
+        case .number(let number):
+            var value = number
+            var whole = Decimal()
+            NSDecimalRound(&whole, &value, 0, .plain)
+            return whole == number && abs(number) <= 1_000_000_000_000_000
+        case .array, .object: return false
+        }
+    }
+
     /// Checks the definition against the catalog; throws every problem found, each naming its step.
     public func validate(catalog: CommandCatalog = .standard) throws(DefinitionError) {
         var problems: [String] = []
@@ -22,6 +41,12 @@ extension SagaDefinition {
             if case .parallel(let steps) = stage, steps.isEmpty { problems.append("stage \(index + 1) is an empty parallel group") }
             if case .decide(let decision) = stage {
                 if !seen.insert(decision.id).inserted { problems.append("id '\(decision.id)' is used twice") }
+                for (key, value) in decision.then.merging(decision.otherwise ?? [:], uniquingKeysWith: { first, _ in first }) where !Self.isSettable(value) {
+                    problems.append("decision '\(decision.id)' sets '\(key)' to \(value): \(Self.settableRule)")
+                }
+                for value in decision.when.values where !Self.isSettable(value) {
+                    problems.append("decision '\(decision.id)' compares with \(value): \(Self.settableRule)")
+                }
                 for path in decision.when.paths where !readable(path) {
                     problems.append("decision '\(decision.id)' reads '\(path)', which no earlier step provides")
                 }
@@ -63,6 +88,9 @@ extension SagaDefinition {
                 if let timeout = step.timeoutMilliseconds, timeout <= 0 { problems.append("step '\(step.id)': timeoutMilliseconds must be positive") }
                 if let retry = step.retry, retry.attempts < 1 { problems.append("step '\(step.id)': retry attempts must be 1 or more") }
                 if let condition = step.when {
+                    for value in condition.values where !Self.isSettable(value) {
+                        problems.append("step '\(step.id)': its condition compares with \(value): \(Self.settableRule)")
+                    }
                     if condition.isNeverTrue {
                         problems.append("step '\(step.id)' is unreachable: its condition can never hold")
                     }
@@ -72,6 +100,9 @@ extension SagaDefinition {
                 }
                 if let fallback = step.fallback {
                     if fallback.set.isEmpty { problems.append("step '\(step.id)': a fallback must set at least one value") }
+                    for (key, value) in fallback.set where !Self.isSettable(value) {
+                        problems.append("step '\(step.id)': its fallback sets '\(key)' to \(value): \(Self.settableRule)")
+                    }
                     produced += Array(fallback.set.keys)
                 }
             }

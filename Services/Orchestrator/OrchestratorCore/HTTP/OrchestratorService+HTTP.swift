@@ -13,7 +13,7 @@ extension OrchestratorService {
             let order = try await request.decodeJSON(OrderRequest.self, context: context)
             if let problem = order.problem { throw APIError.badRequest(problem, code: "invalid-order") }
             let key = request.headers[HTTPField.Name("Idempotency-Key")!]
-            if let key, key.isEmpty || key.count > 200 {
+            if let key, !(1...200).contains(TextRule.length(key)) {
                 throw APIError.badRequest("the Idempotency-Key header must be 1-200 characters", code: "invalid-idempotency-key")
             }
             let placed: (orderID: String, created: Bool, mode: CheckoutMode)
@@ -71,7 +71,7 @@ extension OrchestratorService {
                 status = parsed
             }
             let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 50, range: 1...500)
-            let offset = try Self.integer(query["offset"].map(String.init), name: "offset", default: 0, range: 0...Int.max)
+            let offset = try Self.integer(query["offset"].map(String.init), name: "offset", default: 0, range: 0...1_000_000_000)
             let customer = query["customer"].map(String.init)
             let sagas = try await runner.sagas(status: status, customer: customer, limit: limit, offset: offset)
             let page = OrderPage(orders: sagas.map(OrderSummary.init), limit: limit, offset: offset, nextOffset: sagas.count == limit ? offset + limit : nil)
@@ -110,15 +110,14 @@ extension OrchestratorService {
                     throw APIError(.conflict, code: "definition-exists", message: "\(definition.name) version \(definition.version) already exists; import a new version")
                 }
             } catch let error as DefinitionError {
-                throw APIError.badRequest(error.problems.joined(separator: "; "), code: "invalid-definition")
+                // The body has the document's shape; what it says does not make a saga.
+                throw APIError(.unprocessableContent, code: "invalid-definition", message: error.problems.joined(separator: "; "))
             }
             var response = try ServiceHTTPServer.jsonResponse(.created, OrderView.DefinitionReference(name: definition.name, version: definition.version))
             response.headers[.location] = "/sagas/definitions/\(definition.name)/\(definition.version)"
             return response
         }
-        routes.get("openapi.yaml", scope: nil) { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
-        }
+        routes.serve(OpenAPIDocument.document)
     }
 
     static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

@@ -43,28 +43,31 @@ public struct OrderRequest: Sendable, Hashable, Codable {
         "ord_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
     }
 
+    public static let maximumUnitPrice = Money(minorUnits: 9_999_999)
+
     public var lines: [OrderLine] { items }
     public var total: Money { lines.total }
 
-    /// The first problem with the request, naming the field, or nil.
+    /// The first problem with the request, naming the field, or nil. The same rules as the
+    /// OpenAPI document's `OrderRequest` schema (see `TextRule`).
     public var problem: String? {
-        if customerID.trimmingCharacters(in: .whitespaces).isEmpty { return "customerId must not be empty" }
+        if !TextRule.hasContent(customerID) { return "customerId must not be empty" }
         if items.isEmpty { return "items must list at least one item" }
         if items.count > 100 { return "items may list at most 100 items" }
         for (index, item) in items.enumerated() {
-            if item.sku.trimmingCharacters(in: .whitespaces).isEmpty { return "items[\(index)].sku must not be empty" }
+            if !TextRule.hasContent(item.sku) { return "items[\(index)].sku must not be empty" }
             if !(1...1000).contains(item.quantity) { return "items[\(index)].quantity must be between 1 and 1000" }
-            if item.unitPrice.minorUnits <= 0 { return "items[\(index)].unitPrice must be positive" }
+            // At most 99999.99 a unit: with 1000 units and 100 lines an order stays far
+            // inside what amounts can hold, and so do the sums the read models keep.
+            if !(1...Self.maximumUnitPrice.minorUnits).contains(item.unitPrice.minorUnits) {
+                return "items[\(index)].unitPrice must be positive and at most \(Self.maximumUnitPrice)"
+            }
         }
-        let digits = payment.card.filter { $0 != " " }
-        if !(12...19).contains(digits.count) || !digits.allSatisfy(\.isNumber) { return "payment.card must be 12 to 19 digits" }
-        for (field, value) in [("shipTo.name", shipTo.name), ("shipTo.line1", shipTo.line1), ("shipTo.city", shipTo.city), ("shipTo.postalCode", shipTo.postalCode)]
-        where value.trimmingCharacters(in: .whitespaces).isEmpty {
-            return "\(field) must not be empty"
-        }
-        if let name = payment.billingName, name.count > 200 { return "payment.billingName may have at most 200 characters" }
-        if let phone = payment.billingPhone, phone.count > 40 { return "payment.billingPhone may have at most 40 characters" }
-        if shipTo.country.count != 2 || !shipTo.country.allSatisfy(\.isLetter) { return "shipTo.country must be a two-letter country code" }
+        let digits = String(payment.card.unicodeScalars.filter { $0 != " " })
+        if !(12...19).contains(TextRule.length(digits)) || !TextRule.isDigits(digits) { return "payment.card must be 12 to 19 digits" }
+        if let problem = shipTo.problem(field: "shipTo") { return problem }
+        if let name = payment.billingName, TextRule.length(name) > 200 { return "payment.billingName may have at most 200 characters" }
+        if let phone = payment.billingPhone, TextRule.length(phone) > 40 { return "payment.billingPhone may have at most 40 characters" }
         return nil
     }
 
