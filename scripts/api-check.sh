@@ -66,11 +66,12 @@ for entry in orchestrator:$ORCHESTRATOR aggregator:$AGGREGATOR payment:$PAYMENT 
   name="${entry%%:*}"; port="${entry##*:}"
   case " ${API_CHECK_SERVICES:-$name} " in *" $name "*) ;; *) continue ;; esac
   echo "api-check: schemathesis --checks all on $name (http://127.0.0.1:$port/openapi.yaml, $EXAMPLES examples per operation)" >&2
-  if ! "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
+  # (From .ensemble/: schemathesis keeps its example cache in the working directory.)
+  if ! (cd "$ROOT/.ensemble" && "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
       --url "http://127.0.0.1:$port" --checks all -H "Authorization: Bearer $TOKEN" \
       --max-examples "$EXAMPLES" --workers 2 --request-timeout 10 \
       --exclude-path /admin/stop $( [ "$name" = aggregator ] && echo "--exclude-path /profiles/{id}/stream" ) \
-      --report junit --report-dir "$ROOT/.ensemble/api-check/$name" >"$ROOT/.ensemble/api-check-$name.log" 2>&1; then
+      --report junit --report-dir "$ROOT/.ensemble/api-check/$name") >"$ROOT/.ensemble/api-check-$name.log" 2>&1; then
     FAILED="$FAILED $name"
     tail -n 60 "$ROOT/.ensemble/api-check-$name.log" >&2
   else
