@@ -39,6 +39,9 @@ struct UpCommand: AsyncParsableCommand {
         Observability.bootstrapLogging(service: "ensemble", format: configuration.logFormat, level: configuration.logLevel)
         let metrics = Observability.bootstrapMetrics()
         let logger = Logger(label: "ensemble.up")
+        // In-process services share this process's tracer; with --processes each service
+        // process exports its own spans.
+        let traces = processes ? nil : try TraceExport.bootstrap(service: "ensemble", logger: logger)
 
         // The token signing secret and the payment vault's key: the environment's, or the
         // local stack's (made on the first run).
@@ -55,7 +58,7 @@ struct UpCommand: AsyncParsableCommand {
         let vault = try CardVaultKeys(secret: vaultSecret ?? local?.vaultKey ?? "")
         let banner = try await Self.tokenBanner(configuration.access)
 
-        var services: [any Service] = []
+        var services: [any Service] = [traces].compactMap { $0 }
         var broker: EmbeddedBroker?
         if reader.string(forKey: "kafka.brokers") == nil {
             let embedded = try EmbeddedBroker(port: brokerPort, logger: logger)

@@ -1,4 +1,3 @@
-import Messaging
 import Kafka
 import Logging
 

@@ -1,5 +1,4 @@
 import Foundation
-import Messaging
 import Kafka
 import Logging
 import Metrics
@@ -195,7 +194,7 @@ public struct MessageConsumer: Service {
                     ready.logger.debug("handling")
                     let started = ContinuousClock.now
                     do {
-                        try await ready.prepared()
+                        try await MessageTrace.handling(ready.envelope, consumer: name) { try await ready.prepared() }
                     } catch {
                         // Its own transaction rolled back; the ones before it stay.
                         return BatchStop(index: index, error: error)
@@ -234,7 +233,7 @@ public struct MessageConsumer: Service {
         var attempt = 1
         while true {
             do {
-                try await prepared()
+                try await MessageTrace.handling(envelope, consumer: name) { try await prepared() }
                 MessagingMetrics.handled(consumer: name, type: envelope.messageType, outcome: "ok", duration: ContinuousClock.now - started)
                 return
             } catch let rejection as MessageRejection {

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Tracing
 import W3CTraceContext
 
 /// A message with its envelope: the identity and causality headers of Docs/messages.md
@@ -187,16 +188,34 @@ public struct Envelope: Sendable, Hashable {
         TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()).traceParentHeaderValue
     }
 
-    /// The same trace with a new span id; a new trace when `parent` is missing or invalid.
+    /// The `traceparent` of a message sent now, a child of `parent` in the same trace:
+    /// when a span of that trace is being recorded (`MessageTrace`), a producer span of its
+    /// own under it (`send`, ended at once: the message's place in the exported tree), else
+    /// a new span id; a new trace when `parent` is missing or invalid.
     public static func childTraceparent(of parent: String?) -> String {
         guard let parent, let context = try? TraceContext(traceParentHeaderValue: parent) else { return newTraceparent() }
+        if recordedSpan(inTraceOf: context) != nil, let current = ServiceContext.current {
+            let span = InstrumentationSystem.tracer.startAnySpan("send", context: current, ofKind: .producer)
+            defer { span.end() }
+            if let sent = MessageTrace.spanTraceparent(in: span.context) { return sent }
+        }
         return TraceContext(traceID: context.traceID, spanID: .random(), flags: context.flags, state: context.state).traceParentHeaderValue
     }
 
-    /// `parent` when it is a valid `traceparent` (a caller's, to continue), else a new trace.
+    /// `parent` when it is a valid `traceparent` (a caller's, to continue) — or the span
+    /// being recorded now when it continues that trace (the HTTP request's) — else the
+    /// recorded span's trace, else a new trace.
     public static func continuing(_ parent: String?) -> String {
-        guard let parent, (try? TraceContext(traceParentHeaderValue: parent)) != nil else { return newTraceparent() }
-        return parent
+        guard let parent, let context = try? TraceContext(traceParentHeaderValue: parent) else {
+            return ServiceContext.current.flatMap(MessageTrace.spanTraceparent) ?? newTraceparent()
+        }
+        return recordedSpan(inTraceOf: context) ?? parent
+    }
+
+    private static func recordedSpan(inTraceOf context: TraceContext) -> String? {
+        guard let current = ServiceContext.current, let active = MessageTrace.spanTraceparent(in: current),
+              let activeContext = try? TraceContext(traceParentHeaderValue: active), activeContext.traceID == context.traceID else { return nil }
+        return active
     }
 
     /// The trace id and span id of a `traceparent`, for log lines and views.

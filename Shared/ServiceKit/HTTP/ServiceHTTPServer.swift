@@ -22,6 +22,9 @@ public enum ServiceHTTPServer {
         router.add(middleware: JSONErrorMiddleware(routes: table))
         // Hummingbird's request metrics: count and latency per route, method and status.
         router.add(middleware: MetricsMiddleware())
+        // A span per request, continuing the caller's `traceparent` (recorded when spans
+        // are exported, see `TraceExport`).
+        router.add(middleware: TracingMiddleware())
         let routes = ServiceRoutes(router: router, access: access, table: table)
         routes.get("health/live", scope: nil) { _, _ -> Response in
             try jsonResponse(.ok, ["status": "live"])

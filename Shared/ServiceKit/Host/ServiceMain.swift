@@ -17,9 +17,10 @@ public enum ServiceMain {
             Observability.bootstrapLogging(service: service.name.rawValue, format: settings.service.logFormat, level: settings.service.logLevel)
             let metrics = Observability.bootstrapMetrics()
             let logger = Logger(label: "ensemble.\(service.name)")
+            let traces = try TraceExport.bootstrap(service: "ensemble-\(service.name)", logger: logger)
             let kafka = try await KafkaRuntime.connect(settings.service, topics: settings.topics, logger: logger)
             let (host, _) = try await ServiceHost.open(service, settings: settings, bus: kafka.bus, metrics: metrics, logger: logger)
-            let services: [any Service] = [kafka.producer] + host.services { port in
+            let services: [any Service] = [traces].compactMap { $0 } + [kafka.producer] + host.services { port in
                 logger.info("service ready", metadata: [LogKey.service: "\(service.name)", LogKey.httpPort: "\(port)"])
             }
             let group = ServiceGroup(configuration: .init(

@@ -1,4 +1,5 @@
 import Logging
+import Messaging
 import Metrics
 import Prometheus
 
@@ -10,12 +11,13 @@ public enum Observability {
             var handler: any LogHandler = switch format {
             case .json:
                 {
-                    var handler = JSONLogHandler(label: label)
+                    // Lines written while a message is handled name its trace.
+                    var handler = JSONLogHandler(label: label, metadataProvider: MessageTrace.metadataProvider)
                     handler[metadataKey: "service"] = "\(service)"
                     return handler
                 }()
             case .text:
-                StreamLogHandler.standardError(label: label)
+                StreamLogHandler.standardError(label: label, metadataProvider: MessageTrace.metadataProvider)
             }
             handler.logLevel = level
             return handler
