@@ -75,7 +75,7 @@ for entry in orchestrator:$ORCHESTRATOR aggregator:$AGGREGATOR payment:$PAYMENT 
     FAILED="$FAILED $name"
     tail -n 60 "$ROOT/.ensemble/api-check-$name.log" >&2
   else
-    grep -E "^(Test cases|  [0-9]+ generated)" -A1 "$ROOT/.ensemble/api-check-$name.log" | tail -n 1 >&2 || true
+    echo "api-check: $name:$(grep -E '^  [0-9]+ generated' "$ROOT/.ensemble/api-check-$name.log" | tail -n 1)" >&2 || true
   fi
 done
 if [ -n "$FAILED" ]; then
