@@ -51,6 +51,7 @@ public struct CardVaultKeys: Sendable {
         func derive(_ label: String) -> SymmetricKey {
             HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data(label.utf8), outputByteCount: 32)
         }
+        // Any 32 bytes are an X25519 private key: this cannot throw.
         privateKey = try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: derive("ensemble card sealing").withUnsafeBytes { Data($0) })
         storageKey = derive("ensemble card vault at rest")
     }
