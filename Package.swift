@@ -244,7 +244,7 @@ let package = Package(
                 "Contracts",
                 "ServiceKit",
                 "DevTools",
-                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore", "AggregatorCore", "Storage",
+                "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore", "AggregatorCore", "Storage", "SQLiteDirect",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -252,6 +252,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tools/Ensemble"
+        ),
+        .testTarget(
+            name: "EnsembleToolTests",
+            dependencies: ["Ensemble", "Contracts", "OrchestratorCore", "SQLiteDirect"],
+            path: "Tests/EnsembleToolTests"
         ),
         .testTarget(
             name: "KafkaTests",
@@ -306,7 +311,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["StorageTesting", "MessagingTesting",
+            dependencies: ["StorageTesting", "MessagingTesting", "SQLiteDirect",
                 "Kafka", "Messaging", "Contracts", "ServiceKit", "DevTools", "Storage", "ProfileCore", "InventoryCore", "PaymentCore", "ShippingCore", "OrchestratorCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

@@ -69,7 +69,7 @@ fi
 # The suites that start a whole `ensemble up` stack (its own broker and six services) run
 # one after another after the rest: several at once on two cores starved the others'
 # deadlines.
-STACKS="CardDataTests TraceTests SpanExportTests CrashRecoveryTests AggregatorIntegrationTests StackIsolationTests ProcessStackTests"
+STACKS="CardDataTests TraceTests SpanExportTests CrashRecoveryTests AggregatorIntegrationTests StackIsolationTests ProcessStackTests ReplayTests PoisonFloodTests ChaosTests"
 echo "test: every suite but those that start whole stacks, on SQLite" >&2
 "$SWIFT" test --skip-build --skip "$(echo $STACKS | tr ' ' '|')"
 for suite in $STACKS; do

@@ -186,10 +186,10 @@ final class StackProcess: @unchecked Sendable {
     }
 
     /// Places a small order; returns its id.
-    func placeOrder(customer: String = "bob", sku: String = "SKU-COFFEE", quantity: Int = 1, key: String? = nil) async throws -> String {
+    func placeOrder(customer: String = "bob", sku: String = "SKU-COFFEE", quantity: Int = 1, key: String? = nil, mode: String = "orchestration") async throws -> String {
         let body = """
         {"customerId": "\(customer)", "items": [{"sku": "\(sku)", "quantity": \(quantity), "unitPrice": "9.99"}],
-         "payment": {"card": "4111111111111111"},
+         "payment": {"card": "4111111111111111"}, "mode": "\(mode)",
          "shipTo": {"name": "Test", "line1": "1 Test St", "city": "Testville", "postalCode": "12345", "country": "US"}}
         """
         let (status, data) = try await post("orchestrator", "/orders", json: body, headers: key.map { ["Idempotency-Key": $0] } ?? [:])

@@ -43,19 +43,7 @@ struct UpCommand: AsyncParsableCommand {
         // process exports its own spans.
         let traces = processes ? nil : try TraceExport.bootstrap(service: "ensemble", logger: logger)
 
-        // The token signing secret and the payment vault's key: the environment's, or the
-        // local stack's (made on the first run).
-        let vaultSecret = reader.string(forKey: "payment.vault.key", isSecret: true)
-        var local: LocalKeys?
-        if configuration.access == nil || vaultSecret == nil {
-            let (keys, created) = try LocalKeys.loadOrCreate()
-            if created { logger.notice("created the local stack's secrets", metadata: ["path": "\(LocalKeys.path)"]) }
-            local = keys
-        }
-        if configuration.access == nil, let local {
-            configuration.access = AccessSettings(mode: .tokens(secret: local.tokenSecret))
-        }
-        let vault = try CardVaultKeys(secret: vaultSecret ?? local?.vaultKey ?? "")
+        let vault = try Self.secrets(reader: reader, configuration: &configuration, logger: logger)
         let banner = try await Self.tokenBanner(configuration.access)
 
         var services: [any Service] = [traces].compactMap { $0 }
@@ -67,10 +55,10 @@ struct UpCommand: AsyncParsableCommand {
             broker = embedded
         }
         if processes {
-            services.append(try processStack(configuration: configuration, broker: broker, vault: (vaultSecret ?? local?.vaultKey ?? "", vault), banner: banner, logger: logger))
+            services.append(try processStack(configuration: configuration, broker: broker, vault: vault, banner: banner, logger: logger))
         } else {
             guard replicas.isEmpty else { throw ValidationError("--replicas needs --processes") }
-            services.append(try inProcessStack(reader: reader, configuration: configuration, broker: broker, vault: vault, banner: banner, metrics: metrics, logger: logger))
+            services.append(try inProcessStack(reader: reader, configuration: configuration, broker: broker, vault: vault.keys, banner: banner, metrics: metrics, logger: logger))
         }
 
         let group = ServiceGroup(configuration: .init(
@@ -80,6 +68,23 @@ struct UpCommand: AsyncParsableCommand {
         ))
         try await group.run()
         Console.say("Ensemble stopped.")
+    }
+
+    /// The token signing secret and the payment vault's key: the environment's, or the
+    /// local stack's (made on the first run, in `.ensemble/keys.json`).
+    static func secrets(reader: ConfigReader, configuration: inout ServiceConfiguration, logger: Logger) throws -> (secret: String, keys: CardVaultKeys) {
+        let vaultSecret = reader.string(forKey: "payment.vault.key", isSecret: true)
+        var local: LocalKeys?
+        if configuration.access == nil || vaultSecret == nil {
+            let (keys, created) = try LocalKeys.loadOrCreate()
+            if created { logger.notice("created the local stack's secrets", metadata: ["path": "\(LocalKeys.path)"]) }
+            local = keys
+        }
+        if configuration.access == nil, let local {
+            configuration.access = AccessSettings(mode: .tokens(secret: local.tokenSecret))
+        }
+        let secret = vaultSecret ?? local?.vaultKey ?? ""
+        return (secret, try CardVaultKeys(secret: secret))
     }
 
     /// What the start-up banner says about tokens: one to use (every scope, a day), or
@@ -141,22 +146,9 @@ extension UpCommand {
     func processStack(
         configuration: ServiceConfiguration, broker: EmbeddedBroker?, vault: (secret: String, keys: CardVaultKeys), banner: String, logger: Logger
     ) throws -> ProcessStack {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-        var base = ProcessInfo.processInfo.environment
-        base["DATA_DIRECTORY"] = configuration.dataDirectory
-        if case .tokens(let secret)? = configuration.access?.mode, base["AUTH_JWT_SECRET"] == nil, base["AUTH_JWT_SECRET_FILE"] == nil {
-            base["AUTH_JWT_SECRET"] = secret
-        }
-        base["PAYMENT_VAULT_KEY"] = base["PAYMENT_VAULT_KEY"] ?? vault.secret
-        base["CARD_SEALING_KEY"] = base["CARD_SEALING_KEY"] ?? vault.keys.sealer.publicKeyText
-        base["LOG_FORMAT"] = base["LOG_FORMAT"] ?? "json"
-        let services: [(name: ServiceName, port: Int)] = [
-            (OrchestratorService.name, OrchestratorService.defaultHTTPPort), (AggregatorService.name, AggregatorService.defaultHTTPPort),
-            (.profile, ProfileService().defaultHTTPPort), (.inventory, InventoryService().defaultHTTPPort),
-            (.payment, PaymentService().defaultHTTPPort), (.shipping, ShippingService().defaultHTTPPort),
-        ]
+        let base = ProcessStack.environment(configuration: configuration, vault: vault)
         let specs = try ProcessStack.specs(
-            services: services, replicas: try ProcessStack.replicas(replicas), directory: directory,
+            services: ProcessStack.services, replicas: try ProcessStack.replicas(replicas), directory: ProcessStack.executableDirectory,
             kafka: configuration.kafka.bootstrapServers.joined(separator: ","), base: base
         )
         return ProcessStack(specs: specs, banner: banner) {

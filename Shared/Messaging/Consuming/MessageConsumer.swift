@@ -46,7 +46,7 @@ public struct MessageConsumer: Service {
 
     public let name: String
     private let bus: any MessageBus
-    private let subscription: Subscription
+    public let subscription: Subscription
     private let router: MessageRouter
     private let retry: RetryPolicy
     private let maxRecordBytes: Int
@@ -94,6 +94,15 @@ public struct MessageConsumer: Service {
         var logger = logger
         logger[metadataKey: LogKey.consumer] = "\(name)"
         self.logger = logger
+    }
+
+    /// The same handlers, limits and group commit on another subscription and bus: what
+    /// `ensemble replay` runs under a fresh consumer group.
+    public func reading(_ subscription: Subscription, on bus: any MessageBus, name: String) -> MessageConsumer {
+        MessageConsumer(
+            name: name, bus: bus, subscription: subscription, router: router, retry: retry, maxRecordBytes: maxRecordBytes, maxHeaders: maxHeaders,
+            deadLetterLimits: deadLetterLimits, deadLetterRetry: deadLetterRetry, maxBatch: maxBatch, batchScope: batchScope, logger: logger
+        )
     }
 
     public func run() async throws {

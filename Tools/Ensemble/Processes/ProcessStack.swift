@@ -1,4 +1,10 @@
+import AggregatorCore
 import Foundation
+import InventoryCore
+import OrchestratorCore
+import PaymentCore
+import ProfileCore
+import ShippingCore
 import Kafka
 import DevTools
 import Logging
@@ -19,6 +25,8 @@ struct ProcessSpec: Sendable {
     let executable: String
     let environment: [String: String]
     let httpPort: Int
+    /// Where its standard output and error go; inherited when nil.
+    var logPath: String?
 
     /// `payment`, or `payment#2` for a second replica.
     var label: String { replica == 0 ? service.rawValue : "\(service.rawValue)#\(replica + 1)" }
@@ -34,19 +42,45 @@ final class ProcessStack: Service, Sendable {
     private let prepare: @Sendable () async throws -> Void
     /// What the start-up lines say about tokens.
     private let banner: String
+    /// How long a process that exited waits before it starts again, by its failures in a row.
+    private let restart: RetryPolicy
+    /// Where the supervisor's lines go.
+    private let say: @Sendable (String) -> Void
     private let running = Mutex<[String: ChildProcess]>([:])
+    private let starts = Mutex<[String: Int]>([:])
     private let stopping = Atomic<Bool>(false)
 
-    init(specs: [ProcessSpec], banner: String = "", prepare: @escaping @Sendable () async throws -> Void) {
+    /// `restart` defaults to 0.5 s doubling to 30 s; `say` to the terminal.
+    init(
+        specs: [ProcessSpec], banner: String = "",
+        restart: RetryPolicy = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(500), multiplier: 2, maxBackoff: .seconds(30)),
+        say: @escaping @Sendable (String) -> Void = Console.say,
+        prepare: @escaping @Sendable () async throws -> Void
+    ) {
         self.specs = specs
         self.banner = banner
+        self.restart = restart
+        self.say = say
         self.prepare = prepare
     }
+
+    var labels: [String] { specs.map(\.label) }
+
+    /// Sends `signal` to the running process of `label`; its pid, or nil when none runs.
+    @discardableResult
+    func signal(_ label: String, _ signal: Int32) -> Int32? {
+        guard let process = running.withLock({ $0[label] }), process.isRunning else { return nil }
+        process.send(signal)
+        return process.pid
+    }
+
+    /// How many times each process has been started.
+    var startCounts: [String: Int] { starts.withLock { $0 } }
 
     func run() async throws {
         try await prepare()
         let rows = specs.map { "  \($0.label.padding(toLength: 14, withPad: " ", startingAt: 0)) http://127.0.0.1:\($0.httpPort)  \($0.environment["DATABASE_URL"].map { _ in "(DATABASE_URL)" } ?? "(SQLite)")" }
-        Console.say("""
+        say("""
 
         Ensemble is starting \(specs.count) service processes:
         \(rows.joined(separator: "\n"))
@@ -73,22 +107,23 @@ final class ProcessStack: Service, Sendable {
             do {
                 termination = try await launch(spec)
             } catch {
-                Console.say("\(spec.label): cannot start \(spec.executable): \(error)")
+                say("\(spec.label): cannot start \(spec.executable): \(error)")
                 return
             }
             if stopping.load(ordering: .relaxed) { return }
             failures = ContinuousClock.now - started > .seconds(60) ? 1 : failures + 1
-            let delay = RetryPolicy(attempts: .max, initialBackoff: .milliseconds(500), multiplier: 2, maxBackoff: .seconds(30)).backoff(after: failures)
-            Console.say("\(spec.label) \(termination); restarting in \(delay)")
+            let delay = restart.backoff(after: failures)
+            say("\(spec.label) \(termination); restarting in \(delay)")
             try? await Task.sleep(for: delay)
         }
     }
 
     /// Runs one process of `spec` to its end.
     private func launch(_ spec: ProcessSpec) async throws -> ChildProcess.Termination {
-        let child = try ChildProcess(spec.executable, environment: spec.environment)
+        let child = try ChildProcess(spec.executable, environment: spec.environment, output: spec.logPath)
         running.withLock { $0[spec.label] = child }
-        Console.say("\(spec.label) started: pid \(child.pid), http://127.0.0.1:\(spec.httpPort)")
+        starts.withLock { $0[spec.label, default: 0] += 1 }
+        say("\(spec.label) started: pid \(child.pid), http://127.0.0.1:\(spec.httpPort)")
         while true {
             if let termination = await child.wait(timeout: .seconds(3600)) { return termination }
         }
@@ -106,6 +141,32 @@ final class ProcessStack: Service, Sendable {
 }
 
 extension ProcessStack {
+    /// Every service of the stack with its usual HTTP port, in start order.
+    static let services: [(name: ServiceName, port: Int)] = [
+        (OrchestratorService.name, OrchestratorService.defaultHTTPPort), (AggregatorService.name, AggregatorService.defaultHTTPPort),
+        (.profile, ProfileService().defaultHTTPPort), (.inventory, InventoryService().defaultHTTPPort),
+        (.payment, PaymentService().defaultHTTPPort), (.shipping, ShippingService().defaultHTTPPort),
+    ]
+
+    /// Where the `ensemble-<service>` executables are: next to this one.
+    static var executableDirectory: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+    }
+
+    /// The environment every service process gets: this process's, with the stack's data
+    /// directory, token secret and payment vault keys, and JSON logs unless LOG_FORMAT says otherwise.
+    static func environment(configuration: ServiceConfiguration, vault: (secret: String, keys: CardVaultKeys)) -> [String: String] {
+        var base = ProcessInfo.processInfo.environment
+        base["DATA_DIRECTORY"] = configuration.dataDirectory
+        if case .tokens(let secret)? = configuration.access?.mode, base["AUTH_JWT_SECRET"] == nil, base["AUTH_JWT_SECRET_FILE"] == nil {
+            base["AUTH_JWT_SECRET"] = secret
+        }
+        base["PAYMENT_VAULT_KEY"] = base["PAYMENT_VAULT_KEY"] ?? vault.secret
+        base["CARD_SEALING_KEY"] = base["CARD_SEALING_KEY"] ?? vault.keys.sealer.publicKeyText
+        base["LOG_FORMAT"] = base["LOG_FORMAT"] ?? "json"
+        return base
+    }
+
     /// The processes for `services`, with `replicas` instances of some: each gets the
     /// shared settings, its own HTTP port (its usual one or `<SERVICE>_HTTP_PORT`; replica n
     /// of a service on that port + 100 n) and,
