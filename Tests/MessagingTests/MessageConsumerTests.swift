@@ -182,6 +182,19 @@ struct MessageConsumerTests {
         #expect(letter.headers.string(for: DeadLetterHeader.detail) == "customer is blocked")
     }
 
+    @Test("a body its handler cannot decode (a handler that decodes for itself) is dead-lettered at once as malformed-body, without retries")
+    func malformedInHandler() async throws {
+        let attempts = Locked(0)
+        try await publish(customer: "oscar")
+        try await run(consumer { _ in
+            attempts.withLock { $0 += 1 }
+            throw MessagingError(code: .malformedBody, message: "profile.verify-customer.v1: customerId is not a string")
+        }) { bus.records(in: "profile.commands.dlq").count == 1 }
+        #expect(attempts.withLock { $0 } == 1)
+        let letter = try #require(bus.records(in: "profile.commands.dlq").first)
+        #expect(letter.headers.string(for: DeadLetterHeader.reason) == "malformed-body")
+    }
+
     @Test("when the dead letter cannot be written the partition is held and reported, then released; nothing is lost")
     func deadLetterPublishFails() async throws {
         try await bus.publish(KafkaProducerMessage(topic: topic, key: "k", value: Data("garbage".utf8)))

@@ -248,6 +248,11 @@ public struct MessageConsumer: Service {
             } catch let rejection as MessageRejection {
                 try await deadLetter(record, MessagingError(code: .rejected, message: rejection.reason), messageType: envelope.messageType, logger: logger)
                 return
+            } catch let error as MessagingError where error.code == .malformedBody {
+                // A handler that decodes the body itself (the aggregator's projection) found
+                // that it does not match its contract: another attempt cannot change that.
+                try await deadLetter(record, error, messageType: envelope.messageType, logger: logger)
+                return
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
