@@ -18,7 +18,7 @@ struct ChaosTests {
         environment["KAFKA_TOPIC_PARTITIONS"] = "2"
         let process = try ChildProcess(
             try EnsembleBinary.path,
-            ["chaos", "--orders", "200", "--concurrency", "8", "--kill-every", "2s", "--mode", "both", "--seed", "7", "--json", "--directory", "\(directory)/run"],
+            ["chaos", "--orders", "200", "--concurrency", "16", "--kill-every", "2s", "--mode", "both", "--seed", "7", "--json", "--directory", "\(directory)/run"],
             environment: environment, directory: directory, output: output, errors: progress
         )
         guard let termination = await process.wait(timeout: .seconds(900)) else {

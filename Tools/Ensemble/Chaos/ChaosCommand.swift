@@ -15,8 +15,9 @@ struct ChaosCommand: AsyncParsableCommand {
         discussion: """
         Starts a stack of its own (an embedded broker on a free port, every service as its
         own process on free ports, SQLite files under --directory), places --orders orders
-        (the --mix workload; --mode orchestration, choreography, or both interleaved) with
-        --concurrency in flight, and meanwhile, about every --kill-every, kills one of
+        (the --mix workload; --mode orchestration, choreography, or both interleaved),
+        --concurrency workers each placing an order and following it for up to
+        --follow-seconds before the next, and meanwhile, about every --kill-every, kills one of
         --services with SIGKILL (the supervisor starts it again) or, for a --pause-share of
         the faults, stops it with SIGSTOP past the consumer session timeout and resumes it.
         When every order was placed, the faults stop and the run waits for quiescence
@@ -40,7 +41,10 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Seed of the fault schedule (services, actions, intervals); random when omitted, printed either way.") var seed: UInt64?
     @Option(help: "Where the run's stack keeps its databases and logs (a new directory under .ensemble/chaos by default).") var directory: String?
     @Option(help: "How long to wait for quiescence once the faults stop, in seconds.") var settleSeconds = 120
+    @Option(help: "How long a worker follows its order before it places the next, in seconds.") var followSeconds = 5
+    @Option(help: "At most this many orders placed per second (0: as fast as the workers go). Orders that fail fast on an open circuit otherwise end the run in seconds.") var rate = 0.0
     @Flag(help: "Print one JSON object on standard output instead of the tables.") var json = false
+    @Option(help: "Also write the result as JSON to this file (the run's directory has a copy either way).") var writeJSON: String?
 
     enum ChaosMode: String, ExpressibleByArgument, Codable, Sendable {
         case orchestration, choreography, both
@@ -54,7 +58,10 @@ struct ChaosCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard orders > 0, concurrency > 0, settleSeconds > 0 else { throw ValidationError("--orders, --concurrency and --settle-seconds must be positive") }
+        guard orders > 0, concurrency > 0, settleSeconds > 0, followSeconds > 0 else {
+            throw ValidationError("--orders, --concurrency, --settle-seconds and --follow-seconds must be positive")
+        }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 or more") }
         guard (0...1).contains(pauseShare) else { throw ValidationError("--pause-share must be from 0 to 1") }
         guard let interval = Self.duration(killEvery), interval >= .milliseconds(100) else {
             throw ValidationError("--kill-every '\(killEvery)': expected a duration of at least 100ms, such as 2s or 500ms")
@@ -96,7 +103,7 @@ struct ChaosCommand: AsyncParsableCommand {
         say("seed \(seed); stack in \(directory) (logs in \(directory)/logs)")
         let run = ChaosRun(
             stack: stack, orders: orders, concurrency: concurrency, interval: Self.duration(killEvery)!, targets: try targets(),
-            modes: mode.modes, mix: mix, pauseShare: pauseShare, seed: seed, settle: .seconds(settleSeconds), say: say, logger: logger
+            modes: mode.modes, mix: mix, pauseShare: pauseShare, seed: seed, settle: .seconds(settleSeconds), followFor: .seconds(followSeconds), rate: rate, say: say, logger: logger
         )
         let result = try await withThrowingTaskGroup(of: ChaosResult?.self) { group in
             group.addTask { try await stack.run(); return nil }
@@ -114,7 +121,12 @@ struct ChaosCommand: AsyncParsableCommand {
             throw CLIError("the stack stopped before the run finished (logs in \(directory)/logs)")
         }
         if !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        print(json ? String(decoding: try MessageCoding.encode(result), as: UTF8.self) : result.tables)
+        let encoded = try MessageCoding.encode(result)
+        print(json ? String(decoding: encoded, as: UTF8.self) : result.tables)
+        for path in ["\(directory)/result.json", writeJSON].compactMap({ $0 }) {
+            try encoded.write(to: URL(fileURLWithPath: path))
+        }
+        if !json { print("\nresult as JSON: \(writeJSON ?? "\(directory)/result.json")") }
         if !result.violations.isEmpty { throw ExitCode(1) }
     }
 }

@@ -21,6 +21,9 @@ struct ChaosRun: Sendable {
     let pauseShare: Double
     let seed: UInt64
     let settle: Duration
+    let followFor: Duration
+    /// Orders per second at most; 0 for no limit.
+    let rate: Double
     let say: @Sendable (String) -> Void
     let logger: Logger
 
@@ -101,13 +104,16 @@ struct ChaosRun: Sendable {
     }
 
     /// Places `kinds` (the modes taking turns), `concurrency` at a time; each worker then
-    /// follows its order until it is terminal (at most a minute) before placing the next.
+    /// follows its order until it is terminal, for at most `followFor`, before placing the
+    /// next (what is still running then is waited for after the faults stop).
     private func place(_ kinds: [OrderKind], runID: String, client: OrchestratorClient) async throws -> [ChaosOrder] {
         let next = SharedCounter()
         let done = SharedCounter()
         let total = kinds.count
         let modes = self.modes
         let say = self.say
+        let rate = self.rate
+        let start = ContinuousClock.now
         return try await withThrowingTaskGroup(of: [ChaosOrder].self) { workers in
             for _ in 0..<min(concurrency, total) {
                 workers.addTask {
@@ -115,6 +121,7 @@ struct ChaosRun: Sendable {
                     while true {
                         let index = next.next() - 1
                         guard index < total else { return mine }
+                        if rate > 0 { try await Task.sleep(until: start + .milliseconds(Int64(Double(index) * 1000 / rate)), clock: .continuous) }
                         let mode = modes[index % modes.count]
                         let request = Workload.order(kinds[index], index: index, mode: mode)
                         // As a careful client does: one idempotency key per order, sent
@@ -123,11 +130,11 @@ struct ChaosRun: Sendable {
                             try await client.place(request, idempotencyKey: "\(runID)-\(index)").orderId
                         }
                         mine.append(ChaosOrder(id: id, kind: kinds[index], mode: mode))
-                        _ = try? await Self.retrying("following order \(id)", timeout: .seconds(60)) {
+                        _ = try? await Self.retrying("following order \(id)", timeout: followFor) {
                             guard try await client.order(id).isFinished else { throw CLIError("running") }
                         }
                         let finished = done.next()
-                        if finished % max(1, total / 10) == 0 { say("\(finished) of \(total) orders finished") }
+                        if finished % max(1, total / 10) == 0 { say("\(finished) of \(total) orders placed") }
                     }
                 }
             }
