@@ -2,6 +2,7 @@
 # `make api-check` (and the last step of `make test`): starts a stack of its own on free
 # ports, then runs schemathesis (`--checks all`) against every service's /openapi.yaml
 # with a token that has every scope. Fails on any failure schemathesis reports.
+# API_CHECK_SEED fixes the examples drawn (make test sets one; unset, each run draws anew).
 #
 # Two operations are left out, and Docs/security.md says why: POST /admin/stop (it stops
 # the service being tested) and GET /profiles/{id}/stream (an endless event stream).
@@ -69,7 +70,7 @@ for entry in orchestrator:$ORCHESTRATOR aggregator:$AGGREGATOR payment:$PAYMENT 
   # (From .ensemble/: schemathesis keeps its example cache in the working directory.)
   if ! (cd "$ROOT/.ensemble" && "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" run "http://127.0.0.1:$port/openapi.yaml" \
       --url "http://127.0.0.1:$port" --checks all -H "Authorization: Bearer $TOKEN" \
-      --max-examples "$EXAMPLES" --workers 2 --request-timeout 10 \
+      --max-examples "$EXAMPLES" --workers 2 --request-timeout 10 $( [ -n "${API_CHECK_SEED:-}" ] && echo "--seed $API_CHECK_SEED" ) \
       --exclude-path /admin/stop $( [ "$name" = aggregator ] && echo "--exclude-path /profiles/{id}/stream" ) \
       --report junit --report-dir "$ROOT/.ensemble/api-check/$name") >"$ROOT/.ensemble/api-check-$name.log" 2>&1; then
     FAILED="$FAILED $name"

@@ -17,7 +17,30 @@ struct HTTPServerTests {
             let body = try await request.decodeJSON(Body.self, context: context)
             return try ServiceHTTPServer.jsonResponse(.ok, body)
         }
+        routes.get("things/:id", scope: .ordersRead) { _, context -> Response in
+            try ServiceHTTPServer.jsonResponse(.ok, ["id": try context.parameters.decoded("id")])
+        }
         return Application(router: routes.router)
+    }
+
+    @Test("a path parameter reaches the handler percent-decoded; a broken encoding is a 400 naming it")
+    func pathParameters() async throws {
+        let app = application(health: HealthState(), registry: PrometheusCollectorRegistry())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/things/%C3%A9t%C3%A9%20%26%3F", method: .get) { response in
+                #expect(response.status == .ok)
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: String]
+                #expect(body?["id"] == "été &?")
+            }
+            try await client.execute(uri: "/things/plain-id", method: .get) { response in
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: String]
+                #expect(body?["id"] == "plain-id")
+            }
+            try await client.execute(uri: "/things/bad%ZZ", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("id is not valid percent-encoding"))
+            }
+        }
     }
 
     @Test("liveness answers; readiness follows the registered checks")

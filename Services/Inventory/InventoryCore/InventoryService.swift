@@ -141,14 +141,14 @@ public struct InventoryService: Participant {
             try ServiceHTTPServer.jsonResponse(.ok, try await database.read { try await StockStore.levels(in: $0) })
         }
         routes.get("stock/:sku", scope: .inventoryRead) { _, context -> Response in
-            let sku = try context.parameters.require("sku")
+            let sku = try context.parameters.decoded("sku")
             guard let level = try await database.read({ try await StockStore.level(sku, in: $0) }) else {
                 throw APIError.notFound("SKU '\(sku)' is not stocked")
             }
             return try ServiceHTTPServer.jsonResponse(.ok, level)
         }
         routes.put("stock/:sku", scope: .inventoryWrite) { request, context -> Response in
-            let sku = try context.parameters.require("sku")
+            let sku = try context.parameters.decoded("sku")
             let body = try await request.decodeJSON(SetStock.self, context: context)
             guard body.onHand >= 0 else { throw APIError.badRequest("onHand must not be negative", code: "invalid-stock") }
             guard (1...64).contains(TextRule.length(sku)) else { throw APIError.badRequest("sku must be 1-64 characters", code: "invalid-stock") }

@@ -362,7 +362,7 @@ public struct PaymentService: Participant {
             try ServiceHTTPServer.jsonResponse(.ok, PaymentProcessor.allCases.map { ProcessorFaults($0, processors.rule(for: $0)) })
         }
         routes.put("processors/:name", scope: .admin) { request, context -> Response in
-            let name = try context.parameters.require("name")
+            let name = try context.parameters.decoded("name")
             guard let processor = PaymentProcessor(rawValue: name) else {
                 throw APIError.notFound("no processor '\(name)' (primary, backup)")
             }
@@ -375,12 +375,12 @@ public struct PaymentService: Participant {
             return try ServiceHTTPServer.jsonResponse(.ok, ProcessorFaults(processor, processors.rule(for: processor)))
         }
         routes.get("limits/:customer", scope: .paymentsRead) { _, context -> Response in
-            let customer = try context.parameters.require("customer")
+            let customer = try context.parameters.decoded("customer")
             let limit = try await database.read { try await PaymentStore.limit(customer: customer, in: $0) }
             return try ServiceHTTPServer.jsonResponse(.ok, LimitBody(limit: limit ?? defaultLimit))
         }
         routes.put("limits/:customer", scope: .paymentsWrite) { request, context -> Response in
-            let customer = try context.parameters.require("customer")
+            let customer = try context.parameters.decoded("customer")
             let body = try await request.decodeJSON(LimitBody.self, context: context)
             guard body.limit >= .zero else { throw APIError.badRequest("limit must not be negative", code: "invalid-limit") }
             try await database.transaction { try await PaymentStore.setLimit(customer: customer, body.limit, in: $0) }

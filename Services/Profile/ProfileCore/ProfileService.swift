@@ -70,7 +70,7 @@ public struct ProfileService: Participant {
             try ServiceHTTPServer.jsonResponse(.ok, try await database.read { try await CustomerStore.all(in: $0) })
         }
         routes.get("customers/:id", scope: .profilesRead) { _, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.decoded("id")
             guard let customer = try await database.read({ try await CustomerStore.find(id, in: $0) }) else {
                 throw APIError.notFound("customer '\(id)' does not exist")
             }
@@ -92,7 +92,7 @@ public struct ProfileService: Participant {
             return try ServiceHTTPServer.jsonResponse(.created, created)
         }
         routes.put("customers/:id", scope: .profilesWrite) { request, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.decoded("id")
             let update = try await request.decodeJSON(CustomerUpdate.self, context: context)
             let updated: Customer? = try await executor.change(correlationID: { _ in id }) { sql in
                 guard let current = try await CustomerStore.find(id, in: sql) else { return (nil, []) }

@@ -133,7 +133,7 @@ public struct ShippingService: Participant {
     public func routes(_ context: ParticipantContext, routes: ServiceRoutes) {
         let database = context.database
         routes.get("joins/:order", scope: .shipmentsRead) { _, context -> Response in
-            let order = try context.parameters.require("order")
+            let order = try context.parameters.decoded("order")
             guard let join = try await database.read({ try await CheckoutJoinStore.join(order: order, in: $0) }) else {
                 throw APIError.notFound("shipping has no choreographed order '\(order)'")
             }

@@ -33,7 +33,7 @@ struct AggregatorAPI: Sendable {
     func addRoutes(to routes: ServiceRoutes, throttle: ReadThrottle<BasicRequestContext>.Buckets) {
         routes.router.add(middleware: ReadThrottle(buckets: throttle))
         routes.get("profiles/:id", scope: .profilesRead) { request, context -> Response in
-            try await profile(try context.parameters.require("id"), request: request)
+            try await profile(try context.parameters.decoded("id"), request: request)
         }
         routes.get("profiles", scope: .profilesRead) { request, _ -> Response in
             let query = request.uri.queryParameters
@@ -56,7 +56,7 @@ struct AggregatorAPI: Sendable {
             return try ServiceHTTPServer.jsonResponse(.ok, page)
         }
         routes.get("profiles/:id/stream", scope: .profilesRead) { _, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.decoded("id")
             let initial = try await store.profileJSON(id)
             let (token, updates) = stream.subscribe(id)
             let stream = self.stream
@@ -76,12 +76,12 @@ struct AggregatorAPI: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
         }
         routes.get("orders/:id/view", scope: .ordersRead) { _, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.decoded("id")
             guard let view = try await store.orderView(id) else { throw APIError.notFound("no event about order '\(id)' has been seen") }
             return try ServiceHTTPServer.jsonResponse(.ok, view)
         }
         routes.get("products/:sku", scope: .inventoryRead) { _, context -> Response in
-            let sku = try context.parameters.require("sku")
+            let sku = try context.parameters.decoded("sku")
             guard let product = try await store.product(sku) else { throw APIError.notFound("no event about SKU '\(sku)' has been seen") }
             return try ServiceHTTPServer.jsonResponse(.ok, product)
         }

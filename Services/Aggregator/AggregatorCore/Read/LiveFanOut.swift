@@ -155,8 +155,11 @@ public final class LiveFanOut: Sendable {
         var status: String
     }
 
+    static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
     func fetch(_ customer: String) async -> Result {
-        let id = customer.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? customer
+        // Only unreserved characters pass as they are: the id goes into a path and into queries.
+        let id = customer.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? customer
         async let profileCall = get("profile", "\(sources.profile)/customers/\(id)", as: Customer.self)
         async let ordersCall = get("orchestrator", "\(sources.orchestrator)/orders?customer=\(id)&limit=100", as: OrderPage.self)
         async let paymentsCall = get("payment", "\(sources.payment)/payments?customerId=\(id)", as: [PaymentView].self)

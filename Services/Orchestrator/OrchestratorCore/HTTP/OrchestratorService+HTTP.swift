@@ -30,7 +30,7 @@ extension OrchestratorService {
             return response
         }
         routes.get("orders/:id", scope: .ordersRead) { _, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.decoded("id")
             if let saga = try await runner.saga(id) {
                 return try ServiceHTTPServer.jsonResponse(.ok, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
             }
@@ -51,7 +51,7 @@ extension OrchestratorService {
             }
         }
         routes.post("orders/:id/retry", scope: .ordersWrite) { _, context -> Response in
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.decoded("id")
             do {
                 let saga = try await runner.retry(id)
                 return try ServiceHTTPServer.jsonResponse(.accepted, OrderView(saga, definition: runner.definition(saga.definitionName, version: saga.definitionVersion)))
@@ -86,7 +86,7 @@ extension OrchestratorService {
             try ServiceHTTPServer.jsonResponse(.ok, runner.allDefinitions.map { OrderView.DefinitionReference(name: $0.name, version: $0.version) })
         }
         routes.get("sagas/definitions/:name/:version", scope: .ordersRead) { request, context -> Response in
-            let name = try context.parameters.require("name")
+            let name = try context.parameters.decoded("name")
             guard let version = Int(try context.parameters.require("version")) else {
                 throw APIError.badRequest("version must be a number", code: "invalid-parameter")
             }
