@@ -34,9 +34,9 @@ struct CircuitBreakerIntegrationTests {
         ))
         try await stack.running(orchestrator) { runner in
             // Open long enough that the second order and the third one finish inside it on a
-            // loaded machine (2 s was seen to run out while the whole suite ran); the wait for
-            // half-open below is a poll, so this only costs the remainder.
-            #expect(try await runner.importDefinition(Self.definition(version: 3, openSeconds: 8)))
+            // loaded machine (2 s, then 8 s, were seen to run out while the whole suite ran on
+            // two cores); the wait for half-open below is a poll, so this only costs the remainder.
+            #expect(try await runner.importDefinition(Self.definition(version: 3, openSeconds: 25)))
             try await withThrowingTaskGroup(of: Void.self) { events in
                 events.addTask { try await changes.run() }
                 // Two orders: 2 + 1 failures on the primary open its circuit.
@@ -57,7 +57,7 @@ struct CircuitBreakerIntegrationTests {
 
                 // The primary recovers; once the open period is over a trial goes to it and closes the circuit.
                 processors.set(.primary, .init())
-                try await eventually("the circuit to be half-open") {
+                try await eventually("the circuit to be half-open", timeout: .seconds(60)) {
                     try await runner.breakerRecords().first { $0.route == "payment/primary" }?.state(at: Date()) == .halfOpen
                 }
                 let (fourth, _) = try await runner.place(stack.order("bob", [("SKU-COFFEE", 1, "12.50")]), idempotencyKey: nil)
