@@ -5,49 +5,21 @@ import Foundation
 /// machinery costs tens of microseconds for a handful of strings (`ensemble bench store`).
 /// What it writes `JSONDecoder` reads back; `decodePairs` reads what either wrote.
 public enum JSONText {
-    /// `string` as a JSON string literal, quotes included (RFC 8259 escapes; `/` is not escaped).
+    /// `string` as a JSON string literal, quotes included, escaped as `JSONEncoder` escapes
+    /// it with `.withoutEscapingSlashes` (`JSONWriter.string`).
     public static func quoted(_ string: String) -> String {
-        var result = "\""
-        result.reserveCapacity(string.utf8.count + 2)
-        var plain = true
-        for byte in string.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            plain = false
-            break
-        }
-        if plain {
-            result += string
-        } else {
-            for scalar in string.unicodeScalars {
-                switch scalar {
-                case "\"": result += "\\\""
-                case "\\": result += "\\\\"
-                case "\n": result += "\\n"
-                case "\r": result += "\\r"
-                case "\t": result += "\\t"
-                case let control where control.value < 0x20:
-                    result += "\\u00"
-                    result += String(control.value >> 4, radix: 16)
-                    result += String(control.value & 0xF, radix: 16)
-                default:
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        result += "\""
-        return result
+        var writer = JSONWriter(capacity: string.utf8.count + 2)
+        writer.string(string)
+        return writer.text
     }
 
     /// `[["name","value"],...]`.
     public static func encodePairs(_ pairs: [[String]]) -> String {
-        var result = "["
-        for (index, pair) in pairs.enumerated() {
-            if index > 0 { result += "," }
-            result += "["
-            result += pair.map(quoted).joined(separator: ",")
-            result += "]"
-        }
-        result += "]"
-        return result
+        var writer = JSONWriter(capacity: 64 * pairs.count + 2)
+        writer.beginArray()
+        for pair in pairs { writer.strings(pair) }
+        writer.endArray()
+        return writer.text
     }
 
     /// Reads a list of string lists; nil when the text is not one.

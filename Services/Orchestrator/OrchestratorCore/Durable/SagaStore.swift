@@ -87,7 +87,7 @@ enum SagaStore {
     static func insert(_ saga: SagaInstance, in sql: any SQLDatabase, cache: DocumentCache<SagaInstance>? = nil) async throws {
         var saga = saga
         let events = takeHistory(&saga)
-        let state = try StorageJSON.encode(saga)
+        let state = saga.stateJSON()
         try await sql.raw("""
         INSERT INTO sagas (id, definition_name, definition_version, customer_id, status, state, next_deadline, created_at, updated_at)
         VALUES (\(bind: saga.id), \(bind: saga.definitionName), \(bind: saga.definitionVersion), \(bind: saga.customerID),
@@ -104,7 +104,7 @@ enum SagaStore {
     static func update(_ saga: SagaInstance, in sql: any SQLDatabase, cache: DocumentCache<SagaInstance>? = nil) async throws {
         var saga = saga
         let events = takeHistory(&saga)
-        let state = try StorageJSON.encode(saga)
+        let state = saga.stateJSON()
         try await sql.raw("""
         UPDATE sagas SET status = \(bind: saga.status.rawValue), state = \(bind: state),
             next_deadline = \(bind: saga.status.isFinished ? nil : saga.nextDeadline.map(StorageClock.format)),
