@@ -5,14 +5,6 @@ import Foundation
 /// machinery costs tens of microseconds for a handful of strings (`ensemble bench store`).
 /// What it writes `JSONDecoder` reads back; `decodePairs` reads what either wrote.
 public enum JSONText {
-    /// `string` as a JSON string literal, quotes included, escaped as `JSONEncoder` escapes
-    /// it with `.withoutEscapingSlashes` (`JSONWriter.string`).
-    public static func quoted(_ string: String) -> String {
-        var writer = JSONWriter(capacity: string.utf8.count + 2)
-        writer.string(string)
-        return writer.text
-    }
-
     /// `[["name","value"],...]`.
     public static func encodePairs(_ pairs: [[String]]) -> String {
         var writer = JSONWriter(capacity: 64 * pairs.count + 2)

@@ -16,7 +16,7 @@ import Foundation
 public struct JSONWriter: Sendable {
     /// UTF-8 bytes: appending to an array of bytes measured about five times faster than
     /// appending to a `String`.
-    public private(set) var bytes: [UInt8] = []
+    private var bytes: [UInt8] = []
     /// The next member or element is the first of its container (no comma before it).
     private var first = true
 
