@@ -237,6 +237,43 @@ struct MessageConsumerTests {
         #expect(letter.headers.string(for: DeadLetterHeader.reason) == "too-large")
         #expect(letter.headers.string(for: DeadLetterHeader.detail)?.contains("at most 1000") == true)
     }
+
+    @Test("a record of a type handled only in another flow, or passed by, is committed unread; the same broken record in the handled flow is dead-lettered")
+    func passesOtherFlows() async throws {
+        let events = "payment.events"
+        let flowType = "payment.authorized.v1"
+        let passedType = "payment.captured.v1"
+        // Headers alone: a broken envelope (no message-id) shows whether it was read.
+        func broken(_ type: String, flow: String?) -> KafkaProducerMessage {
+            var headers = [KafkaHeader(key: EnvelopeHeader.messageType, string: type)]
+            if let flow { headers.append(KafkaHeader(key: EnvelopeHeader.flow, string: flow)) }
+            return KafkaProducerMessage(topic: events, key: "o", value: Data("{}".utf8), headers: headers)
+        }
+        try await bus.publish(broken(flowType, flow: nil))
+        try await bus.publish(broken(flowType, flow: "orchestration"))
+        try await bus.publish(broken(passedType, flow: "choreography"))
+        try await bus.publish(broken(flowType, flow: "choreography"))
+        try await bus.publish(broken("payment.unheard-of.v9", flow: nil))
+        try await bus.publish(Envelope(messageType: flowType, correlationID: "o-7", flow: "choreography", body: Data("{}".utf8)), to: events)
+        try await bus.publish(Envelope(messageType: flowType, correlationID: "o-8", body: Data("{}".utf8)), to: events)
+
+        var router = MessageRouter()
+        router.on(messageType: flowType, inFlow: "choreography") { [handled] envelope in handled.withLock { $0.append(envelope.correlationID) } }
+        router.pass(messageType: passedType)
+        #expect(router.passes(messageType: flowType, flow: nil))
+        #expect(!router.passes(messageType: flowType, flow: "choreography"))
+        #expect(router.passes(messageType: passedType, flow: "choreography"))
+        #expect(!router.passes(messageType: "payment.unheard-of.v9", flow: nil))
+        let consumer = MessageConsumer(name: "test", bus: bus, subscription: Subscription(groupID: "g", topics: [events]), router: router, logger: Logger(label: "test"))
+        try await run(consumer) { bus.committedOffset(group: "g", topic: events) == 7 }
+
+        #expect(handled.withLock { $0 } == ["o-7"], "only the record of the handled flow reaches the handler")
+        let letters = bus.records(in: "payment.events.dlq")
+        // The broken record of the handled flow, and the one of a type this router does not
+        // know (read in full, whatever its flow), are dead-lettered for their missing header.
+        #expect(letters.map { $0.headers.string(for: DeadLetterHeader.reason) } == ["missing-header", "missing-header"])
+        #expect(letters.map { $0.headers.string(for: DeadLetterHeader.originalOffset) } == ["3", "4"])
+    }
 }
 
 @Suite("Dead letters: bounded in size")

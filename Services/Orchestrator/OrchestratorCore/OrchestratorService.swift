@@ -75,7 +75,7 @@ public struct OrchestratorService: HostedService {
         if host.settings.choreography {
             var events = MessageRouter()
             for type in EventCatalog.all where ChoreographyTracker.sources.contains(type.source) {
-                events.on(messageType: type.messageType) { envelope in try await tracker.apply(envelope) }
+                events.on(messageType: type.messageType, inFlow: ChoreographyCatalog.flow) { envelope in try await tracker.apply(envelope) }
             }
             host.consume(
                 Subscription(groupID: host.topics.group("ensemble-orchestrator-choreography"), topics: ChoreographyTracker.sources.map(host.topics.events)),

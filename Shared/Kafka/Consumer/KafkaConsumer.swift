@@ -141,34 +141,52 @@ public final class KafkaConsumer: Service, Sendable {
 
     // MARK: - Poll thread
 
+    /// Waits for a record, then takes what librdkafka already holds without waiting (up to
+    /// `bufferCapacity`) and hands them over in one go: under load a fetch brings several
+    /// records, and the application is woken once per burst rather than once per record.
     private func pollUntilStopped() {
         var failure: KafkaError?
+        var burst: [KafkaConsumerMessage] = []
+        let limit = max(configuration.bufferCapacity, 1)
+        burst.reserveCapacity(limit)
         polling: while keepsPolling {
-            switch client.consumerPoll(timeoutMilliseconds: 100) {
-            case nil, .endOfPartition:
-                continue
-            case .error(let error, let fatal):
-                if fatal {
-                    logger.error("Kafka consumer failed", metadata: [KafkaLogKey.error: "\(error)"])
-                    failure = error
-                    break polling
-                }
-                logger.warning("Kafka consumer error", metadata: [KafkaLogKey.error: "\(error)"])
-            case .message(let message):
-                // A message fetched after a stop request is not handed out: it is not
-                // committed, so the group reads it again after the restart.
-                guard keepsPolling else { break polling }
-                let epoch = signals.epoch
-                switch source.yield(message) {
-                case .produceMore:
+            burst.removeAll(keepingCapacity: true)
+            var timeout: Int32 = 100
+            draining: while burst.count < limit {
+                let result = client.consumerPoll(timeoutMilliseconds: timeout)
+                timeout = 0
+                switch result {
+                case nil:
+                    break draining
+                case .endOfPartition:
                     continue
-                case .stopProducing:
-                    // The application is behind: wait for it before fetching more.
-                    while keepsPolling, !signals.waitForDemand(after: epoch, timeout: 0.1) {}
-                case .dropped:
-                    // Nobody iterates `messages` any more.
-                    requestStop(.immediate)
+                case .error(let error, let fatal):
+                    if fatal {
+                        // What this burst holds is not handed out: it is not committed, so
+                        // the group reads it again after the restart.
+                        logger.error("Kafka consumer failed", metadata: [KafkaLogKey.error: "\(error)"])
+                        failure = error
+                        break polling
+                    }
+                    logger.warning("Kafka consumer error", metadata: [KafkaLogKey.error: "\(error)"])
+                case .message(let message):
+                    burst.append(message)
                 }
+            }
+            guard !burst.isEmpty else { continue }
+            // Records fetched after a stop request are not handed out: they are not
+            // committed, so the group reads them again after the restart.
+            guard keepsPolling else { break polling }
+            let epoch = signals.epoch
+            switch source.yield(contentsOf: burst) {
+            case .produceMore:
+                continue
+            case .stopProducing:
+                // The application is behind: wait for it before fetching more.
+                while keepsPolling, !signals.waitForDemand(after: epoch, timeout: 0.1) {}
+            case .dropped:
+                // Nobody iterates `messages` any more.
+                requestStop(.immediate)
             }
         }
         close(failure: failure)

@@ -58,6 +58,7 @@ public struct MessageConsumer: Service {
     private let logger: Logger
     private let onReady: @Sendable () -> Void
     private let onHold: @Sendable (_ partition: String, _ reason: String?) -> Void
+    private let meters: MessagingMetrics.HandledMeters
 
     /// `onReady` is called once the consumer owns partitions (readiness checks use it).
     /// `onHold` is called with a reason when a partition is held because its dead letter
@@ -91,6 +92,7 @@ public struct MessageConsumer: Service {
         self.deadLetterRetry = deadLetterRetry
         self.maxBatch = batchScope == nil ? 1 : max(1, maxBatch)
         self.batchScope = batchScope
+        self.meters = MessagingMetrics.HandledMeters(consumer: name)
         var logger = logger
         logger[metadataKey: LogKey.consumer] = "\(name)"
         self.logger = logger
@@ -133,6 +135,8 @@ public struct MessageConsumer: Service {
                 try await handle(group)
                 group.removeAll()
                 try await deadLetter(record, error, messageType: messageType, logger: logger)
+            case .pass(let messageType):
+                meters.passed(type: messageType)
             }
         }
         try await handle(group)
@@ -147,12 +151,16 @@ public struct MessageConsumer: Service {
             try await handleAlone(ready)
         case .deadLetter(let error, let messageType, let logger):
             try await deadLetter(record, error, messageType: messageType, logger: logger)
+        case .pass(let messageType):
+            meters.passed(type: messageType)
         }
     }
 
     private enum Preparation {
         case ready(Ready)
         case deadLetter(MessagingError, messageType: String, logger: Logger?)
+        /// Of a type the router lets pass in this record's flow: committed unread.
+        case pass(messageType: String)
     }
 
     /// Checks the record's size, reads its envelope and decodes it for its handler.
@@ -164,11 +172,15 @@ public struct MessageConsumer: Service {
                 : "the record has \(record.headers.count) headers; this consumer accepts at most \(maxHeaders)"
             return .deadLetter(MessagingError(code: .tooLarge, message: message), messageType: record.headers.string(for: EnvelopeHeader.messageType) ?? "unknown", logger: nil)
         }
+        let messageType = record.headers.string(for: EnvelopeHeader.messageType)
+        if let messageType, router.passes(messageType: messageType, flow: record.headers.string(for: EnvelopeHeader.flow)) {
+            return .pass(messageType: messageType)
+        }
         let envelope: Envelope
         do {
             envelope = try Envelope(record: record)
         } catch {
-            return .deadLetter(error, messageType: record.headers.string(for: EnvelopeHeader.messageType) ?? "unknown", logger: nil)
+            return .deadLetter(error, messageType: messageType ?? "unknown", logger: nil)
         }
         var logger = logger
         logger[metadataKey: LogKey.messageID] = "\(envelope.messageID.uuidString.lowercased())"
@@ -195,7 +207,7 @@ public struct MessageConsumer: Service {
             for ready in group { try await handleAlone(ready) }
             return
         }
-        let name = self.name
+        let (name, meters) = (self.name, self.meters)
         let stopped: BatchStop?
         do {
             stopped = try await batchScope {
@@ -208,7 +220,7 @@ public struct MessageConsumer: Service {
                         // Its own transaction rolled back; the ones before it stay.
                         return BatchStop(index: index, error: error)
                     }
-                    MessagingMetrics.handled(consumer: name, type: ready.envelope.messageType, outcome: "ok", duration: ContinuousClock.now - started)
+                    meters.handled(type: ready.envelope.messageType, duration: ContinuousClock.now - started)
                 }
                 return nil
             }
@@ -243,7 +255,7 @@ public struct MessageConsumer: Service {
         while true {
             do {
                 try await MessageTrace.handling(envelope, consumer: name) { try await prepared() }
-                MessagingMetrics.handled(consumer: name, type: envelope.messageType, outcome: "ok", duration: ContinuousClock.now - started)
+                meters.handled(type: envelope.messageType, duration: ContinuousClock.now - started)
                 return
             } catch let rejection as MessageRejection {
                 try await deadLetter(record, MessagingError(code: .rejected, message: rejection.reason), messageType: envelope.messageType, logger: logger)

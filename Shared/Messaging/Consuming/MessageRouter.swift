@@ -5,11 +5,15 @@
 public struct MessageRouter: Sendable {
     public typealias Prepared = @Sendable () async throws -> Void
     private var routes: [String: @Sendable (Envelope) throws -> Prepared] = [:]
+    /// Message types handled only in one flow (or never: `nil`), by the flow they need.
+    /// A record of such a type from another flow is passed by on its headers alone.
+    private var flows: [String: String?] = [:]
 
     public init() {}
 
     /// Routes messages of type `M` to `handler`. A later registration for the same type replaces the earlier one.
     public mutating func on<M: MessageContract>(_ type: M.Type, _ handler: @escaping @Sendable (M, Envelope) async throws -> Void) {
+        flows[M.messageType] = nil
         routes[M.messageType] = { envelope in
             let message = try envelope.decode(M.self)
             return { try await handler(message, envelope) }
@@ -18,7 +22,35 @@ public struct MessageRouter: Sendable {
 
     /// Routes messages of `messageType` to `handler`, which decodes the body itself.
     public mutating func on(messageType: String, _ handler: @escaping @Sendable (Envelope) async throws -> Void) {
+        flows[messageType] = nil
         routes[messageType] = { envelope in { try await handler(envelope) } }
+    }
+
+    /// Routes messages of `messageType` that carry the `flow` header `flow` to `handler`;
+    /// the others of that type pass by without effect, and without their envelope being read
+    /// (`passes(messageType:flow:)`): a consumer of a shared topic that cares for one flow
+    /// pays almost nothing for the rest.
+    public mutating func on(messageType: String, inFlow flow: String, _ handler: @escaping @Sendable (Envelope) async throws -> Void) {
+        on(messageType: messageType) { envelope in
+            guard envelope.flow == flow else { return }
+            try await handler(envelope)
+        }
+        flows[messageType] = .some(flow)
+    }
+
+    /// Lets every message of `messageType` pass by without effect, on its headers alone.
+    public mutating func pass(messageType: String) {
+        on(messageType: messageType) { _ in }
+        flows[messageType] = .some(nil)
+    }
+
+    /// Whether a record with these headers passes by without effect: its type is one this
+    /// router handles only in another flow, or never. The consumer then commits it without
+    /// reading its envelope (an unknown type, or one this router handles, is read in full).
+    public func passes(messageType: String, flow: String?) -> Bool {
+        guard let needed = flows[messageType] else { return false }
+        guard let needed else { return true }
+        return flow != needed
     }
 
     /// The message types this router handles.

@@ -45,8 +45,7 @@ extension ParticipantContext {
         let service = self.name
         // The flow is checked before the body is decoded: most events on these topics
         // belong to orchestrated orders and are passed over.
-        router.on(messageType: E.messageType) { envelope in
-            guard envelope.flow == ChoreographyCatalog.flow else { return }
+        router.on(messageType: E.messageType, inFlow: ChoreographyCatalog.flow) { envelope in
             let event: E
             do {
                 event = try envelope.decode(E.self)
@@ -73,7 +72,7 @@ extension MessageRouter {
     public mutating func passOtherEvents(from sources: [ServiceName]) {
         let handled = messageTypes
         for type in EventCatalog.all where sources.contains(type.source) && !handled.contains(type.messageType) {
-            on(messageType: type.messageType) { _ in }
+            pass(messageType: type.messageType)
         }
     }
 }
