@@ -264,10 +264,11 @@ extension StackHarness {
         return count
     }
 
-    /// The consumer groups of the choreography: each participant's and the tracker's.
+    /// The consumer groups that read the choreography's events: each participant's (one
+    /// group for its commands and its reactions) and the tracker's.
     var choreographyGroups: [(group: String, topics: [String])] {
         ServiceName.participants.map { service in
-            (topics.group("ensemble-\(service)-choreography"), ChoreographyCatalog.sources(of: service).map(topics.events))
+            (topics.group("ensemble-\(service)"), ChoreographyCatalog.sources(of: service).map(topics.events))
         } + [(topics.group("ensemble-orchestrator-choreography"), ChoreographyTracker.sources.map(topics.events))]
     }
 

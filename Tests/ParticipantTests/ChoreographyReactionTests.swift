@@ -27,8 +27,11 @@ struct ChoreographyReactionTests {
         var router = MessageRouter()
         participant.reactions(harness.context, router: &router)
         #expect(router.messageTypes == Set(ChoreographyCatalog.reactions(of: participant.name).map { $0.on.messageType }))
-        let consumer = try #require(harness.reactions)
-        #expect(consumer.name == "\(name)-choreography")
+        // One consumer group reads the commands and the events of the reactions' sources.
+        #expect(harness.consumers.count == 1)
+        let consumer = harness.consumer
+        #expect(consumer.subscription.groupID == harness.topics.group("ensemble-\(name)"))
+        #expect(Set(consumer.subscription.topics) == Set([harness.topics.commands(participant.name)] + ChoreographyCatalog.sources(of: participant.name).map(harness.topics.events)))
     }
 
     /// Publishes a choreographed event to its source's topic.

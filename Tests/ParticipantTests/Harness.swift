@@ -14,9 +14,11 @@ struct Harness: Sendable {
     let bus: InMemoryMessageBus
     let database: any Database
     let relay: OutboxRelay
+    /// The service's consumer: its commands and the events it reacts to in the
+    /// choreographed checkout, in one group.
     let consumer: MessageConsumer
-    /// The consumer of the events the service reacts to in the choreographed checkout.
-    let reactions: MessageConsumer?
+    /// Every consumer the service added (one today: `consumer`).
+    let consumers: [MessageConsumer]
     let name: ServiceName
     let topics: TopicNames
     let context: ParticipantContext
@@ -34,7 +36,7 @@ struct Harness: Sendable {
         var settings = HostSettings(service: ServiceConfiguration(serviceName: participant.name.rawValue, httpPort: 0), faults: faults)
         settings.service.logLevel = .error
         let (host, context) = try await ServiceHost.open(participant, settings: settings, database: database, bus: bus, metrics: nil, logger: logger)
-        return Harness(bus: bus, database: database, relay: host.relay, consumer: try #require(host.consumers.first), reactions: host.consumers.dropFirst().first, name: participant.name, topics: settings.topics, context: context, routes: host.routes.table)
+        return Harness(bus: bus, database: database, relay: host.relay, consumer: try #require(host.consumers.first), consumers: host.consumers, name: participant.name, topics: settings.topics, context: context, routes: host.routes.table)
     }
 
     static func temporaryDatabasePath() -> String {
@@ -44,8 +46,7 @@ struct Harness: Sendable {
     /// Runs the consumer and the outbox relay while `body` runs.
     func running<T: Sendable>(relay runRelay: Bool = true, _ body: @Sendable (Harness) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await consumer.run(); return nil }
-            if let reactions { group.addTask { try await reactions.run(); return nil } }
+            for consumer in consumers { group.addTask { try await consumer.run(); return nil } }
             if runRelay { group.addTask { try await relay.run(); return nil } }
             let result = try await body(self)
             group.cancelAll()

@@ -71,6 +71,9 @@ public struct OrchestratorService: HostedService {
         )
         host.add(SagaTimerService(runner: runner, consuming: consuming, logger: host.logger))
 
+        // The tracker keeps a consumer group of its own: the participants' events share
+        // their `message-type` with the replies (`payment.authorized.v1` is both), and a
+        // router routes by type.
         let tracker = ChoreographyTracker(database: host.database, relay: host.relay, topics: host.topics, logger: host.logger)
         if host.settings.choreography {
             var events = MessageRouter()

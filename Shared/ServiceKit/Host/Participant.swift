@@ -8,9 +8,9 @@ import Storage
 
 /// A participant service (payment, inventory, shipping, profile): its schema, its command
 /// handlers, its HTTP routes and its demo data. It is a `HostedService` whose assembly is
-/// always the same: a command executor, the demo data, a consumer of `<name>.commands`
-/// that answers on each command's `reply-to` and publishes to `<name>.events`, a consumer
-/// of the events it reacts to in the choreographed checkout, its routes.
+/// always the same: a command executor, the demo data, one consumer of `<name>.commands`
+/// (answering on each command's `reply-to` and publishing to `<name>.events`) and of the
+/// event topics it reacts to in the choreographed checkout, its routes.
 public protocol Participant: HostedService where Handle == ParticipantContext {
     /// Registers one handler per command type, through `context.handle`.
     func commands(_ context: ParticipantContext, router: inout MessageRouter)
@@ -39,19 +39,23 @@ extension Participant {
         )
         let context = ParticipantContext(name: name, database: host.database, executor: executor, faults: faults, logger: host.logger)
         try await seed(context)
-        var commands = MessageRouter()
-        self.commands(context, router: &commands)
-        host.consume(Subscription(groupID: host.topics.group("ensemble-\(name)"), topics: [host.topics.commands(name)]), router: commands)
-        var reactions = MessageRouter()
-        self.reactions(context, router: &reactions)
-        if host.settings.choreography, !reactions.messageTypes.isEmpty {
-            let sources = ChoreographyCatalog.sources(of: name)
-            reactions.passOtherEvents(from: sources)
-            host.consume(
-                Subscription(groupID: host.topics.group("ensemble-\(name)-choreography"), topics: sources.map(host.topics.events)),
-                router: reactions, name: "\(name)-choreography"
-            )
+        // One consumer group for the commands and the choreography's events: each group
+        // costs the broker a fetch every `fetch.wait.max.ms` whether or not anything comes
+        // (Docs/performance.md), and the two kinds of record live on different partitions,
+        // so they are still handled side by side.
+        var router = MessageRouter()
+        self.commands(context, router: &router)
+        var topics = [host.topics.commands(name)]
+        if host.settings.choreography {
+            let commandTypes = router.messageTypes
+            self.reactions(context, router: &router)
+            if router.messageTypes != commandTypes {
+                let sources = ChoreographyCatalog.sources(of: name)
+                router.passOtherEvents(from: sources)
+                topics += sources.map(host.topics.events)
+            }
         }
+        host.consume(Subscription(groupID: host.topics.group("ensemble-\(name)"), topics: topics), router: router)
         if host.settings.choreography {
             for service in background(context) { host.add(service) }
         }

@@ -49,7 +49,7 @@ struct SystemReader: Sendable {
     /// The consumer groups of the stack (without a prefix).
     static var groups: [String] {
         ["ensemble-orchestrator", "ensemble-orchestrator-choreography", "ensemble-aggregator"]
-            + ServiceName.participants.flatMap { ["ensemble-\($0)", "ensemble-\($0)-choreography"] }
+            + ServiceName.participants.map { "ensemble-\($0)" }
     }
 
     func open(_ service: ServiceName) async throws -> any Database {

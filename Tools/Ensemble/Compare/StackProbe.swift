@@ -84,8 +84,8 @@ struct StackProbe: Sendable {
     }
 
     /// Seconds spent in message handlers so far, per service, from the stack's `/metrics`
-    /// (`ensemble_message_handler_duration_seconds_sum`; consumers `payment` and
-    /// `payment-choreography` count as payment).
+    /// (`ensemble_message_handler_duration_seconds_sum`; consumers `orchestrator` and
+    /// `orchestrator-choreography` count as the orchestrator).
     func handlerSeconds() async -> [String: Double] {
         guard let (status, data) = try? await get(.orchestrator, "metrics"), status == 200 else { return [:] }
         var seconds: [String: Double] = [:]
