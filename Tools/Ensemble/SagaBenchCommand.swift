@@ -38,7 +38,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
     @Option(help: "Orders in flight at once.")
     var concurrency = 32
 
-    @Option(help: "Process id of the stack, for its peak memory; found automatically when omitted.")
+    @Option(help: "Process id of the stack, for its peak memory and CPU; found automatically when omitted.")
     var stackPid: Int32?
 
     @Flag(help: "Print one JSON object on standard output instead of the table.")
@@ -64,6 +64,10 @@ struct SagaBenchCommand: AsyncParsableCommand {
         var latencyP99Milliseconds: Double
         var messagesPerOrder: Double?
         var stackPeakResidentMegabytes: Double?
+        /// CPU (user + system) per order of the stack process and of its
+        /// embedded broker, from `/proc` across the run; nil when not found on this machine.
+        var stackCPUMillisecondsPerOrder: Double?
+        var brokerCPUMillisecondsPerOrder: Double?
 
         var table: String {
             TextTable(title: "ensemble bench saga — \(orders) orders, \(concurrency) in flight", columns: ["measure", "value"], rows: [
@@ -75,6 +79,8 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 ["end-to-end p99", "\(format(latencyP99Milliseconds, 1)) ms"],
                 ["messages per order", messagesPerOrder.map { format($0, 1) } ?? "n/a (no metrics)"],
                 ["stack peak memory", stackPeakResidentMegabytes.map { "\(format($0, 1)) MiB (broker aside)" } ?? "n/a (stack process not found)"],
+                ["stack CPU per order", stackCPUMillisecondsPerOrder.map { "\(format($0, 2)) ms" } ?? "n/a (stack process not found)"],
+                ["broker CPU per order", brokerCPUMillisecondsPerOrder.map { "\(format($0, 2)) ms" } ?? "n/a (embedded broker not found)"],
             ]).rendered
         }
     }
@@ -117,6 +123,8 @@ struct SagaBenchCommand: AsyncParsableCommand {
             defer { tasks.cancelAll() }
 
             let next = SharedCounter()
+            let (stackProcess, brokerProcess) = (stackPid ?? ProcessCPU.stack, ProcessCPU.broker)
+            let cpuBefore = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess))
             let started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { workers in
                 for worker in 0..<workerCount {
@@ -143,6 +151,11 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 try await workers.waitForAll()
             }
             let elapsed = ContinuousClock.now - started
+            let cpuAfter = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess))
+            func perOrder(_ before: Double?, _ after: Double?) -> Double? {
+                guard let before, let after else { return nil }
+                return (after - before) * 1000 / Double(total)
+            }
             if !json { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let outcomes = waiter.outcomes
@@ -156,7 +169,9 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 latencyP50Milliseconds: Percentile.of(latencies, 0.50), latencyP95Milliseconds: Percentile.of(latencies, 0.95),
                 latencyP99Milliseconds: Percentile.of(latencies, 0.99),
                 messagesPerOrder: messagesBefore.flatMap { before in messagesAfter.map { ($0 - before) / Double(total) } },
-                stackPeakResidentMegabytes: StackProcess.peakResidentMegabytes(pid: stackPid)
+                stackPeakResidentMegabytes: StackProcess.peakResidentMegabytes(pid: stackPid),
+                stackCPUMillisecondsPerOrder: perOrder(cpuBefore.stack, cpuAfter.stack),
+                brokerCPUMillisecondsPerOrder: perOrder(cpuBefore.broker, cpuAfter.broker)
             )
         }
         print(json ? String(decoding: try MessageCoding.encode(result), as: UTF8.self) : result.table)
