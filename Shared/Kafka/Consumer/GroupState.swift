@@ -11,14 +11,14 @@ final class GroupState: Sendable {
         /// the client (and its librdkafka handle) alive for ever.
         weak var client: RDKafkaClient?
         var assignment: Set<KafkaTopicPartition> = []
-        var commitInFlight = false
-        var commitAgain = false
+        var commits: CommitPacer
     }
 
-    private let state = Mutex<State>(State())
+    private let state: Mutex<State>
     private let logger: Logger
 
-    init(logger: Logger) {
+    init(commitInterval: Duration, logger: Logger) {
+        self.state = Mutex(State(commits: CommitPacer(interval: commitInterval)))
         self.logger = logger
     }
 
@@ -33,33 +33,36 @@ final class GroupState: Sendable {
         state.withLock { $0.assignment = partitions }
     }
 
-    /// Commits the stored offsets now unless a commit is in flight, in which case one more
-    /// commit follows when it finishes: at most one commit request is outstanding.
+    /// Offsets were stored: commits them in the background now, or, when a commit is in
+    /// flight or began less than the commit interval ago, with the next one (see `CommitPacer`).
     func requestCommit() {
-        let client: RDKafkaClient? = state.withLock { state in
-            if state.commitInFlight {
-                state.commitAgain = true
-                return nil
-            }
-            state.commitInFlight = true
-            return state.client
-        }
-        client?.commitStoredOffsets(wait: false)
+        begin(state.withLock { state in state.commits.stored(at: .now) ? state.client : nil })
     }
 
+    /// The background commit's result (librdkafka's commit callback, on the poll thread).
     func commitFinished(_ error: KafkaError?) {
         if let error {
             logger.warning("Kafka offset commit failed; retrying with the next commit", metadata: [KafkaLogKey.error: "\(error)"])
         }
-        let client: RDKafkaClient? = state.withLock { state in
-            guard state.commitAgain else {
-                state.commitInFlight = false
-                return nil
-            }
-            state.commitAgain = false
-            return state.client
+        begin(state.withLock { state in state.commits.finished(failed: error != nil, at: .now) ? state.client : nil })
+    }
+
+    /// The poll thread's look before it waits: begins a commit whose time has come, and
+    /// returns how long until a waiting one may begin (nil when none waits).
+    func commitIfDue() -> Duration? {
+        let (client, delay): (RDKafkaClient?, Duration?) = state.withLock { state in
+            let now = ContinuousClock.now
+            let begins = state.commits.tick(at: now)
+            return (begins ? state.client : nil, state.commits.delay(at: now))
         }
-        client?.commitStoredOffsets(wait: false)
+        begin(client)
+        return delay
+    }
+
+    private func begin(_ client: RDKafkaClient?) {
+        guard let client, let error = client.commitStoredOffsets(wait: false) else { return }
+        // Refused at once (no callback follows): what it carried waits for the next one.
+        commitFinished(error)
     }
 
     /// Commits the stored offsets and waits for the broker. Poll thread only.

@@ -7,8 +7,9 @@ import Synchronization
 /// A Kafka consumer with at-least-once delivery.
 ///
 /// Read `messages`, handle each one, then `commit(_:)` it: the offset is stored and
-/// committed in the background (coalesced), committed synchronously before partitions
-/// are revoked in a rebalance, and once more when the consumer stops.
+/// committed in the background (at most one commit per `commitInterval`), committed
+/// synchronously before partitions are revoked in a rebalance, and once more when the
+/// consumer stops.
 ///
 /// Run it as a `Service`: `run()` polls librdkafka on a dedicated thread. On graceful
 /// shutdown it stops fetching, waits (up to `shutdownDrainTimeout`) until the messages
@@ -25,7 +26,7 @@ public final class KafkaConsumer: Service, Sendable {
     private let lifecycle = Mutex(StateMachine())
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
-        let group = GroupState(logger: logger)
+        let group = GroupState(commitInterval: configuration.commitInterval, logger: logger)
         let callbacks = RDKafkaCallbacks(
             logger: logger,
             onRebalance: { change in group.rebalance(change) },
@@ -151,7 +152,10 @@ public final class KafkaConsumer: Service, Sendable {
         burst.reserveCapacity(limit)
         polling: while keepsPolling {
             burst.removeAll(keepingCapacity: true)
-            var timeout: Int32 = 100
+            // A commit held back by the commit interval is begun here once it is due; the
+            // wait for records ends in time for it.
+            let commitDelay = group.commitIfDue()
+            var timeout: Int32 = commitDelay.map { Int32(clamping: min(max($0.wholeMilliseconds, 1), 100)) } ?? 100
             draining: while burst.count < limit {
                 let result = client.consumerPoll(timeoutMilliseconds: timeout)
                 timeout = 0

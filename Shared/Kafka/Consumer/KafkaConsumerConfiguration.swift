@@ -35,6 +35,12 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     public var fetchWaitMax: Duration
     /// Messages fetched ahead of the application; `poll` pauses when it is full.
     public var bufferCapacity: Int
+    /// At most one background offset commit begins per interval; what is handled meanwhile
+    /// goes with the next (commits before a revocation and at shutdown are not paced).
+    /// A commit per handled batch was the broker's most frequent request under load; a
+    /// crash reads again at most this much more of handled records, which the inboxes
+    /// absorb. Zero commits whenever none is in flight.
+    public var commitInterval: Duration
     /// On graceful shutdown, how long to wait for buffered messages to be handled
     /// and committed before leaving the group.
     public var shutdownDrainTimeout: Duration
@@ -48,6 +54,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         heartbeatInterval: Duration = .seconds(2),
         fetchWaitMax: Duration = .milliseconds(20),
         bufferCapacity: Int = 64,
+        commitInterval: Duration = .milliseconds(100),
         shutdownDrainTimeout: Duration = .seconds(10)
     ) {
         self.client = client
@@ -58,6 +65,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         self.heartbeatInterval = heartbeatInterval
         self.fetchWaitMax = fetchWaitMax
         self.bufferCapacity = bufferCapacity
+        self.commitInterval = commitInterval
         self.shutdownDrainTimeout = shutdownDrainTimeout
     }
 

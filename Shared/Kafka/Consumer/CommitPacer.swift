@@ -1,0 +1,56 @@
+/// When a consumer commits its stored offsets: at most one commit request outstanding,
+/// and at most one begun per `interval`; what is handled meanwhile goes with the next.
+///
+/// Under load every lane stores an offset after each batch, and a commit per store was the
+/// broker's most frequent request (Docs/performance.md). Pacing costs nothing in safety:
+/// offsets are stored only after the handler's effects are durable, and a crash reads
+/// again at most `interval` more of handled records, which the inboxes absorb.
+///
+/// A value driven with explicit instants, so that tests control time; `GroupState` holds
+/// it under its lock and acts on what it returns.
+struct CommitPacer: Sendable {
+    let interval: Duration
+    /// Offsets were stored since the last commit began.
+    private(set) var wanted = false
+    private(set) var inFlight = false
+    private var lastBegun: ContinuousClock.Instant?
+
+    init(interval: Duration) {
+        self.interval = max(interval, .zero)
+    }
+
+    /// Offsets were stored. Returns whether a commit begins now.
+    mutating func stored(at now: ContinuousClock.Instant) -> Bool {
+        wanted = true
+        return beginIfDue(at: now)
+    }
+
+    /// The outstanding commit finished; when it failed, what it carried is wanted again.
+    /// Returns whether the next commit begins now.
+    mutating func finished(failed: Bool, at now: ContinuousClock.Instant) -> Bool {
+        inFlight = false
+        if failed { wanted = true }
+        return beginIfDue(at: now)
+    }
+
+    /// The poll thread's look: returns whether a waiting commit begins now.
+    mutating func tick(at now: ContinuousClock.Instant) -> Bool {
+        beginIfDue(at: now)
+    }
+
+    /// How long until a waiting commit may begin; nil when none waits or one is in flight.
+    func delay(at now: ContinuousClock.Instant) -> Duration? {
+        guard wanted, !inFlight else { return nil }
+        guard let lastBegun else { return .zero }
+        return max(.zero, lastBegun + interval - now)
+    }
+
+    private mutating func beginIfDue(at now: ContinuousClock.Instant) -> Bool {
+        guard wanted, !inFlight else { return false }
+        if let lastBegun, now - lastBegun < interval { return false }
+        wanted = false
+        inFlight = true
+        lastBegun = now
+        return true
+    }
+}
