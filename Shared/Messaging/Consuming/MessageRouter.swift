@@ -5,15 +5,23 @@
 public struct MessageRouter: Sendable {
     public typealias Prepared = @Sendable () async throws -> Void
     private var routes: [String: @Sendable (Envelope) throws -> Prepared] = [:]
-    /// Message types handled only in one flow (or never: `nil`), by the flow they need.
-    /// A record of such a type from another flow is passed by on its headers alone.
-    private var flows: [String: String?] = [:]
+    /// Which records of a type are handled when not all are.
+    private enum Restriction: Sendable {
+        /// Only those whose `flow` header is this.
+        case flow(String)
+        /// None: every record of the type passes by.
+        case nothing
+    }
+
+    /// Message types handled only in one flow, or never. A record of such a type that its
+    /// restriction leaves out is passed by on its headers alone.
+    private var restrictions: [String: Restriction] = [:]
 
     public init() {}
 
     /// Routes messages of type `M` to `handler`. A later registration for the same type replaces the earlier one.
     public mutating func on<M: MessageContract>(_ type: M.Type, _ handler: @escaping @Sendable (M, Envelope) async throws -> Void) {
-        flows[M.messageType] = nil
+        restrictions[M.messageType] = nil
         routes[M.messageType] = { envelope in
             let message = try envelope.decode(M.self)
             return { try await handler(message, envelope) }
@@ -22,7 +30,7 @@ public struct MessageRouter: Sendable {
 
     /// Routes messages of `messageType` to `handler`, which decodes the body itself.
     public mutating func on(messageType: String, _ handler: @escaping @Sendable (Envelope) async throws -> Void) {
-        flows[messageType] = nil
+        restrictions[messageType] = nil
         routes[messageType] = { envelope in { try await handler(envelope) } }
     }
 
@@ -35,22 +43,24 @@ public struct MessageRouter: Sendable {
             guard envelope.flow == flow else { return }
             try await handler(envelope)
         }
-        flows[messageType] = .some(flow)
+        restrictions[messageType] = .flow(flow)
     }
 
     /// Lets every message of `messageType` pass by without effect, on its headers alone.
     public mutating func pass(messageType: String) {
         on(messageType: messageType) { _ in }
-        flows[messageType] = .some(nil)
+        restrictions[messageType] = .nothing
     }
 
     /// Whether a record with these headers passes by without effect: its type is one this
     /// router handles only in another flow, or never. The consumer then commits it without
     /// reading its envelope (an unknown type, or one this router handles, is read in full).
     public func passes(messageType: String, flow: String?) -> Bool {
-        guard let needed = flows[messageType] else { return false }
-        guard let needed else { return true }
-        return flow != needed
+        switch restrictions[messageType] {
+        case nil: false
+        case .flow(let needed): flow != needed
+        case .nothing: true
+        }
     }
 
     /// The message types this router handles.
