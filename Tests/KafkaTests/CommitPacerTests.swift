@@ -47,6 +47,24 @@ struct CommitPacerTests {
         #expect(begun12)
     }
 
+    @Test("with a zero interval a failed commit is not retried at once, but after the retry gap")
+    func failedUnpaced() {
+        var pacer = CommitPacer(interval: .zero)
+        let first = pacer.stored(at: at(0))
+        #expect(first)
+        let again = pacer.finished(failed: true, at: at(0))
+        #expect(!again, "a commit refused on the spot is not begun again in the same breath")
+        #expect(pacer.delay(at: at(0)) == CommitPacer.retryGap)
+        let early = pacer.tick(at: at(50))
+        #expect(!early)
+        let retried = pacer.tick(at: at(100))
+        #expect(retried)
+        let next = pacer.finished(failed: false, at: at(101))
+        #expect(!next, "nothing stored since")
+        let unpaced = pacer.stored(at: at(101))
+        #expect(unpaced, "after a success the zero interval applies again")
+    }
+
     @Test("with a zero interval it commits whenever none is in flight, one at a time")
     func unpaced() {
         var pacer = CommitPacer(interval: .zero)

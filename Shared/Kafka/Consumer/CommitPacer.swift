@@ -14,6 +14,13 @@ struct CommitPacer: Sendable {
     private(set) var wanted = false
     private(set) var inFlight = false
     private var lastBegun: ContinuousClock.Instant?
+    /// Whether the last commit failed: the next waits at least `retryGap`.
+    private var lastFailed = false
+    /// The least time between a failed commit and its retry.
+    static let retryGap: Duration = .milliseconds(100)
+
+    /// How long after the last commit began the next may begin.
+    private var gap: Duration { lastFailed ? max(interval, Self.retryGap) : interval }
 
     init(interval: Duration) {
         self.interval = max(interval, .zero)
@@ -25,11 +32,18 @@ struct CommitPacer: Sendable {
         return beginIfDue(at: now)
     }
 
-    /// The outstanding commit finished; when it failed, what it carried is wanted again.
-    /// Returns whether the next commit begins now.
+    /// The outstanding commit finished. Returns whether the next commit begins now.
+    ///
+    /// When it failed, what it carried is wanted again, but not before `retryGap` has
+    /// passed since it began (and never at once): a commit refused on the spot must not be
+    /// retried in a loop, nor a failing broker asked every millisecond.
     mutating func finished(failed: Bool, at now: ContinuousClock.Instant) -> Bool {
         inFlight = false
-        if failed { wanted = true }
+        lastFailed = failed
+        guard !failed else {
+            wanted = true
+            return false
+        }
         return beginIfDue(at: now)
     }
 
@@ -42,12 +56,12 @@ struct CommitPacer: Sendable {
     func delay(at now: ContinuousClock.Instant) -> Duration? {
         guard wanted, !inFlight else { return nil }
         guard let lastBegun else { return .zero }
-        return max(.zero, lastBegun + interval - now)
+        return max(.zero, lastBegun + gap - now)
     }
 
     private mutating func beginIfDue(at now: ContinuousClock.Instant) -> Bool {
         guard wanted, !inFlight else { return false }
-        if let lastBegun, now - lastBegun < interval { return false }
+        if let lastBegun, now - lastBegun < gap { return false }
         wanted = false
         inFlight = true
         lastBegun = now

@@ -61,7 +61,8 @@ final class GroupState: Sendable {
 
     private func begin(_ client: RDKafkaClient?) {
         guard let client, let error = client.commitStoredOffsets(wait: false) else { return }
-        // Refused at once (no callback follows): what it carried waits for the next one.
+        // Refused at once (no callback follows): what it carried waits for a later one
+        // (`CommitPacer.finished` never begins a retry at once, so this does not recurse).
         commitFinished(error)
     }
 

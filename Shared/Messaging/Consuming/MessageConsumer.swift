@@ -165,14 +165,14 @@ public struct MessageConsumer: Service {
 
     /// Checks the record's size, reads its envelope and decodes it for its handler.
     private func prepare(_ record: KafkaConsumerMessage) -> Preparation {
+        let messageType = record.headers.string(for: EnvelopeHeader.messageType)
         let size = record.value.count + (record.key?.count ?? 0) + record.headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
         if size > maxRecordBytes || record.headers.count > maxHeaders {
             let message = size > maxRecordBytes
                 ? "the record has \(size) bytes; this consumer accepts at most \(maxRecordBytes)"
                 : "the record has \(record.headers.count) headers; this consumer accepts at most \(maxHeaders)"
-            return .deadLetter(MessagingError(code: .tooLarge, message: message), messageType: record.headers.string(for: EnvelopeHeader.messageType) ?? "unknown", logger: nil)
+            return .deadLetter(MessagingError(code: .tooLarge, message: message), messageType: messageType ?? "unknown", logger: nil)
         }
-        let messageType = record.headers.string(for: EnvelopeHeader.messageType)
         if let messageType, router.passes(messageType: messageType, flow: record.headers.string(for: EnvelopeHeader.flow)) {
             return .pass(messageType: messageType)
         }
