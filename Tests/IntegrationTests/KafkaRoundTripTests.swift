@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 @Suite("Kafka over a real broker")
@@ -32,6 +33,38 @@ struct KafkaRoundTripTests {
             #expect(String(decoding: message.value, as: UTF8.self) == "hello")
             #expect(message.headers == headers)
             #expect(message.timestamp != nil)
+            group.cancelAll()
+        }
+    }
+
+    @Test("a quiet consumer stops fetching, and a producer of the same process wakes it at once, each time")
+    func idleBackoff() async throws {
+        let topic = TestBroker.unique("doze")
+        try await TestBroker.createTopic(topic)
+        let producer = try KafkaProducer(configuration: .init(client: try TestBroker.client()), logger: TestBroker.logger)
+        // Its own peek is a minute away: only the doorbell can wake it within the deadlines.
+        let backoff = KafkaIdleBackoff(quietAfter: .milliseconds(300), peekEvery: .seconds(60))
+        let consumer = try KafkaConsumer(
+            configuration: .init(client: try TestBroker.client(), groupID: TestBroker.unique("g"),
+                                 consumption: .assign([KafkaTopicPartition(topic: topic, partition: 0, start: .beginning)]),
+                                 idleBackoff: backoff),
+            logger: TestBroker.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            group.addTask { try await consumer.run() }
+            let received = Mutex<[String]>([])
+            group.addTask {
+                for try await message in consumer.messages {
+                    received.withLock { $0.append(String(decoding: message.value, as: UTF8.self)) }
+                }
+            }
+            for round in 1...3 {
+                try await eventually("the consumer dozes (round \(round))", timeout: .seconds(15)) { consumer.isDozing }
+                _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "k", value: Data("wake \(round)".utf8)))
+                try await eventually("record \(round) arrives", timeout: .seconds(10)) { received.withLock { $0.count } == round }
+            }
+            #expect(received.withLock { $0 } == ["wake 1", "wake 2", "wake 3"])
             group.cancelAll()
         }
     }

@@ -43,7 +43,8 @@ struct StackHarness: Sendable {
         configuration.kafka = try TestBroker.client()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(topics.prefix + "data").path
         configuration.dataDirectory = directory
-        let kafka = try await KafkaRuntime.connect(configuration, topics: topics, logger: TestBroker.logger)
+        // The services run in this process, as in `ensemble up`: quiet consumers back off the same way.
+        let kafka = try await KafkaRuntime.connect(configuration, topics: topics, oneProcess: true, logger: TestBroker.logger)
         var contexts: [String: ParticipantContext] = [:]
         var services: [any Service] = []
         var health: [HealthState] = []

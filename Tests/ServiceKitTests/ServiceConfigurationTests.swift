@@ -25,6 +25,7 @@ struct ServiceConfigurationTests {
         #expect(configuration.logFormat == .json)
         #expect(configuration.dataDirectory == ".ensemble/data")
         #expect(configuration.databaseURL == nil)
+        #expect(configuration.kafkaIdleBackoff == nil, "the host decides: on for the one-process stack")
     }
 
     @Test("authentication: on unless AUTH=off; the secret from AUTH_JWT_SECRET or a file; without one, not configured; bad values named")
@@ -59,6 +60,7 @@ struct ServiceConfigurationTests {
             "LOG_FORMAT": "text",
             "DATA_DIRECTORY": "/var/lib/ensemble",
             "DATABASE_URL": "postgres://u:p@db:5432/payment",
+            "KAFKA_IDLE_BACKOFF": "off",
         ])
         #expect(configuration.kafka.bootstrapServers == ["k1:9092", "k2:9092"])
         #expect(configuration.kafka.security.securityProtocol == .saslSSL)
@@ -72,6 +74,8 @@ struct ServiceConfigurationTests {
         #expect(configuration.logFormat == .text)
         #expect(configuration.dataDirectory == "/var/lib/ensemble")
         #expect(configuration.databaseURL == "postgres://u:p@db:5432/payment")
+        #expect(configuration.kafkaIdleBackoff == false)
+        #expect(try read(["KAFKA_IDLE_BACKOFF": "ON"]).kafkaIdleBackoff == true)
     }
 
     @Test("flags win over the environment")
@@ -84,6 +88,7 @@ struct ServiceConfigurationTests {
         ("HTTP_PORT", "eighty"), ("HTTP_PORT", "70000"), ("KAFKA_BROKERS", "nohost"), ("LOG_LEVEL", "loud"),
         ("LOG_FORMAT", "xml"), ("KAFKA_SECURITY_PROTOCOL", "carrier-pigeon"), ("KAFKA_PROPERTIES", "linger.ms"),
         ("DATABASE_URL", "mysql://db"), ("STARTUP_TIMEOUT_SECONDS", "0"), ("KAFKA_TOPIC_PARTITIONS", "0"), ("KAFKA_TOPIC_PARTITIONS", "many"),
+        ("KAFKA_IDLE_BACKOFF", "sometimes"),
     ])
     func invalid(variable: String, value: String) {
         let error = #expect(throws: ServiceKitError.self) { try read([variable: value]) }

@@ -178,7 +178,7 @@ struct Stack: Service {
 
     func run() async throws {
         try await broker?.waitUntilReady()
-        let kafka = try await KafkaRuntime.connect(configuration, logger: logger)
+        let kafka = try await KafkaRuntime.connect(configuration, oneProcess: true, logger: logger)
         let metrics = self.metrics
         let logger = self.logger
         var running: [any Service] = [kafka.producer]

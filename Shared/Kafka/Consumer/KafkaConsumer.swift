@@ -24,6 +24,12 @@ public final class KafkaConsumer: Service, Sendable {
     private let configuration: KafkaConsumerConfiguration
     private let logger: Logger
     private let lifecycle = Mutex(StateMachine())
+    /// The idle back-off, when configured (`backsOff`); every pause and resume goes through it then.
+    private let doze: Mutex<FetchDoze?>
+    private let backsOff: Bool
+    /// The back-off resumed partitions: the poll thread nudges the broker thread to fetch
+    /// them (see `RDKafkaClient.nudgeFetchers`).
+    private let nudgeWanted = Atomic<Bool>(false)
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
         let group = GroupState(commitInterval: configuration.commitInterval, logger: logger)
@@ -61,6 +67,8 @@ public final class KafkaConsumer: Service, Sendable {
         self.messages = KafkaConsumerMessages(backing: sequence.sequence)
         self.configuration = configuration
         self.logger = logger
+        self.doze = Mutex(configuration.idleBackoff.map { FetchDoze(settings: $0, now: .now) })
+        self.backsOff = configuration.idleBackoff != nil
     }
 
     /// The partitions this consumer owns right now (start offsets omitted).
@@ -99,14 +107,65 @@ public final class KafkaConsumer: Service, Sendable {
     /// last one handed to the application, so nothing is skipped. Partitions that are not
     /// assigned are ignored. Safe from any thread.
     public func pause(_ partitions: [KafkaTopicPartition]) {
-        guard !partitions.isEmpty, let error = client.pause(partitions) else { return }
-        logger.debug("pause failed", metadata: [KafkaLogKey.error: "\(error)"])
+        guard !partitions.isEmpty else { return }
+        guard backsOff else { return apply(.pause(Set(partitions))) }
+        stepDoze { doze, _, _ in doze.applicationPaused(Set(partitions)) }
     }
 
     /// Fetches `partitions` again after `pause(_:)`.
     public func resume(_ partitions: [KafkaTopicPartition]) {
-        guard !partitions.isEmpty, let error = client.resume(partitions) else { return }
-        logger.debug("resume failed", metadata: [KafkaLogKey.error: "\(error)"])
+        guard !partitions.isEmpty else { return }
+        guard backsOff else { return apply(.resume(Set(partitions))) }
+        stepDoze { doze, now, assignment in doze.applicationResumed(Set(partitions), at: now, assignment: assignment) }
+    }
+
+    /// Whether the consumer has stopped fetching because it was quiet (see
+    /// `KafkaConsumerConfiguration.idleBackoff`).
+    public var isDozing: Bool { backsOff && doze.withLock { $0?.dozing ?? false } }
+
+    // MARK: - Idle back-off
+
+    /// Runs one step of the idle back-off under its lock, makes the pause or resume call it
+    /// returns, and tells the process's doorbell whether this consumer sleeps. Returns how
+    /// long until the back-off's next look (nil without a back-off).
+    @discardableResult
+    private func stepDoze(_ step: (inout FetchDoze, ContinuousClock.Instant, Set<KafkaTopicPartition>) -> FetchDoze.Action?) -> Duration? {
+        guard backsOff else { return nil }
+        let assignment = group.assignment
+        return doze.withLock { state in
+            guard var doze = state.take() else { return nil }
+            defer { state = doze }
+            let now = ContinuousClock.now
+            let wasDozing = doze.dozing
+            if let action = step(&doze, now, assignment) {
+                apply(action)
+                if case .resume = action, wasDozing {
+                    nudgeWanted.store(true, ordering: .releasing)
+                    client.wakeUpConsumer()
+                }
+            }
+            if doze.dozing, !wasDozing {
+                KafkaDoorbell.process.sleep(ObjectIdentifier(self)) { [weak self] in self?.doorbellRang() }
+            } else if wasDozing, !doze.dozing {
+                KafkaDoorbell.process.awake(ObjectIdentifier(self))
+            }
+            return doze.delay(at: now)
+        }
+    }
+
+    private func doorbellRang() {
+        stepDoze { doze, now, assignment in doze.rung(at: now, assignment: assignment) }
+    }
+
+    private func apply(_ action: FetchDoze.Action) {
+        switch action {
+        case .pause(let partitions):
+            guard let error = client.pause(Array(partitions)) else { return }
+            logger.debug("pause failed", metadata: [KafkaLogKey.error: "\(error)"])
+        case .resume(let partitions):
+            guard let error = client.resume(Array(partitions)) else { return }
+            logger.debug("resume failed", metadata: [KafkaLogKey.error: "\(error)"])
+        }
     }
 
     public func run() async throws {
@@ -155,7 +214,13 @@ public final class KafkaConsumer: Service, Sendable {
             // A commit held back by the commit interval is begun here once it is due; the
             // wait for records ends in time for it.
             let commitDelay = group.commitIfDue()
-            var timeout: Int32 = commitDelay.map { Int32(clamping: min(max($0.wholeMilliseconds, 1), 100)) } ?? 100
+            // The idle back-off dozes or peeks when its time has come.
+            let dozeDelay = stepDoze { doze, now, assignment in doze.tick(at: now, assignment: assignment) }
+            let wait = [commitDelay, dozeDelay].compactMap(\.self).min() ?? .milliseconds(100)
+            var timeout = Int32(clamping: min(max(wait.wholeMilliseconds, 1), 100))
+            if nudgeWanted.exchange(false, ordering: .acquiringAndReleasing), let error = client.nudgeFetchers(timeoutMilliseconds: 500) {
+                logger.debug("fetch nudge failed", metadata: [KafkaLogKey.error: "\(error)"])
+            }
             draining: while burst.count < limit {
                 let result = client.consumerPoll(timeoutMilliseconds: timeout)
                 timeout = 0
@@ -178,6 +243,7 @@ public final class KafkaConsumer: Service, Sendable {
                 }
             }
             guard !burst.isEmpty else { continue }
+            stepDoze { doze, now, assignment in doze.active(at: now, assignment: assignment) }
             // Records fetched after a stop request are not handed out: they are not
             // committed, so the group reads them again after the restart.
             guard keepsPolling else { break polling }
@@ -188,6 +254,8 @@ public final class KafkaConsumer: Service, Sendable {
             case .stopProducing:
                 // The application is behind: wait for it before fetching more.
                 while keepsPolling, !signals.waitForDemand(after: epoch, timeout: 0.1) {}
+                // Waiting for the application is not being quiet.
+                stepDoze { doze, now, assignment in doze.active(at: now, assignment: assignment) }
             case .dropped:
                 // Nobody iterates `messages` any more.
                 requestStop(.immediate)

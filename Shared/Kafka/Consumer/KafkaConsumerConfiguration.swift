@@ -44,6 +44,10 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     /// On graceful shutdown, how long to wait for buffered messages to be handled
     /// and committed before leaving the group.
     public var shutdownDrainTimeout: Duration
+    /// Stop fetching after a quiet spell (nil: fetch all the time). Woken at once by a
+    /// producer of the same process, otherwise at the next peek: meant for a stack whose
+    /// producers all run in one process (`ensemble up`). See `KafkaIdleBackoff`.
+    public var idleBackoff: KafkaIdleBackoff?
 
     public init(
         client: KafkaClientConfiguration = .init(),
@@ -55,7 +59,8 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         fetchWaitMax: Duration = .milliseconds(20),
         bufferCapacity: Int = 64,
         commitInterval: Duration = .milliseconds(100),
-        shutdownDrainTimeout: Duration = .seconds(10)
+        shutdownDrainTimeout: Duration = .seconds(10),
+        idleBackoff: KafkaIdleBackoff? = nil
     ) {
         self.client = client
         self.groupID = groupID
@@ -67,6 +72,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         self.bufferCapacity = bufferCapacity
         self.commitInterval = commitInterval
         self.shutdownDrainTimeout = shutdownDrainTimeout
+        self.idleBackoff = idleBackoff
     }
 
     /// Every librdkafka property this configuration sets.

@@ -109,6 +109,7 @@ public final class KafkaProducer: Service, Sendable {
         while true {
             guard acceptsMessages else { throw KafkaError.shutdown }
             guard let error = client.produce(message, token: token) else {
+                KafkaDoorbell.process.ring()
                 return
             }
             // librdkafka already holds `maxQueuedMessages`: wait for deliveries to make room.

@@ -94,6 +94,19 @@ extension RDKafkaClient {
         return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError.librdkafka(.consume, err, context: "resume \(partitions)")
     }
 
+    /// Makes librdkafka's broker thread look at its partitions now. librdkafka resumes a
+    /// paused partition without waking the broker thread that fetches it, which then starts
+    /// fetching only when it next wakes on its own, up to a second later; a request is a
+    /// message to a broker thread, which wakes it. The request is a metadata request for
+    /// the topics this client knows (on a single broker, the thread that fetches).
+    /// Blocks until the broker answers or `timeoutMilliseconds` pass: poll thread only.
+    func nudgeFetchers(timeoutMilliseconds: Int32) -> KafkaError? {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMilliseconds)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError.librdkafka(.consume, err, context: "metadata request after resume")
+    }
+
     /// Interrupts a blocking `consumerPoll`, which waits on the consumer queue.
     func wakeUpConsumer() {
         guard let queue = rd_kafka_queue_get_consumer(handle) else { return }

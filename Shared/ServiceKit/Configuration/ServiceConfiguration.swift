@@ -25,6 +25,10 @@ public struct ServiceConfiguration: Sendable, Hashable {
     /// off (tests); one read from the environment has it on, and nil when no signing secret
     /// is given (see `AccessSettings.read`).
     public var access: AccessSettings?
+    /// `KAFKA_IDLE_BACKOFF` (`on` or `off`): whether quiet consumers stop fetching (see
+    /// `KafkaIdleBackoff`). Nil when not set: on in the one-process stack, whose producers
+    /// wake its consumers, off for a service in a process of its own.
+    public var kafkaIdleBackoff: Bool?
 
     public enum LogFormat: String, Sendable, Hashable, CaseIterable {
         /// Text when standard error is a terminal (a person reads it), JSON otherwise
@@ -124,6 +128,13 @@ public struct ServiceConfiguration: Sendable, Hashable {
         if let text = reader.string(forKey: "kafka.topic.partitions") {
             guard let count = Int(text), (1...64).contains(count) else {
                 throw .invalid("KAFKA_TOPIC_PARTITIONS", text, expected: "a number of partitions from 1 to 64")
+            }
+        }
+        if let text = reader.string(forKey: "kafka.idle.backoff") {
+            switch text.lowercased() {
+            case "on", "true", "1": kafkaIdleBackoff = true
+            case "off", "false", "0": kafkaIdleBackoff = false
+            default: throw .invalid("KAFKA_IDLE_BACKOFF", text, expected: "on or off")
             }
         }
         access = try AccessSettings.read(reader)

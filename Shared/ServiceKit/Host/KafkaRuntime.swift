@@ -9,7 +9,11 @@ public struct KafkaRuntime: Sendable {
     public let producer: KafkaProducer
     public let bus: KafkaMessageBus
 
-    public static func connect(_ configuration: ServiceConfiguration, topics: TopicNames = .standard, logger: Logger) async throws -> KafkaRuntime {
+    /// `oneProcess`: every service of the stack runs in this process, so its consumers back
+    /// off when idle unless `KAFKA_IDLE_BACKOFF` says otherwise (see `KafkaIdleBackoff`).
+    public static func connect(
+        _ configuration: ServiceConfiguration, topics: TopicNames = .standard, oneProcess: Bool = false, logger: Logger
+    ) async throws -> KafkaRuntime {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: configuration.kafka), logger: logger)
         _ = try await producer.checkConnection(timeout: configuration.startupTimeout)
         let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
@@ -17,7 +21,10 @@ public struct KafkaRuntime: Sendable {
         try await producer.prepare(topics: topics.allTopics, timeout: configuration.startupTimeout)
         let bus = KafkaMessageBus(
             producer: producer,
-            consumerDefaults: KafkaConsumerConfiguration(client: configuration.kafka, groupID: "ensemble", consumption: .subscribe([])),
+            consumerDefaults: KafkaConsumerConfiguration(
+                client: configuration.kafka, groupID: "ensemble", consumption: .subscribe([]),
+                idleBackoff: (configuration.kafkaIdleBackoff ?? oneProcess) ? .standard : nil
+            ),
             logger: logger
         )
         return KafkaRuntime(producer: producer, bus: bus)
