@@ -124,8 +124,14 @@ public enum ChoreographyCatalog {
         reactions.first { $0.service == service && $0.on.messageType == event.messageType }
     }
 
-    /// The event sources (`<source>.events` topics) `service` must subscribe to.
+    /// The event sources (`<source>.events.choreography` topics) `service` must subscribe to.
     public static func sources(of service: ServiceName) -> [ServiceName] {
         Array(Set(reactions(of: service).map { $0.on.source })).sorted()
+    }
+
+    /// Every source of a choreographed checkout's events: each has a
+    /// `<source>.events.choreography` topic.
+    public static var eventSources: [ServiceName] {
+        Array(Set(reactions.flatMap { [$0.on.source] + $0.emits.map { $0.source } })).sorted()
     }
 }

@@ -22,6 +22,7 @@ extension TopicCatalog {
     /// The topics messages flow through (dead-letter topics excluded).
     public static var primaryTopics: [String] {
         ServiceName.participants.map(commands) + [orchestratorReplies] + ServiceName.eventSources.map(events)
+            + ChoreographyCatalog.eventSources.map(choreographyEvents)
     }
 
     /// Every topic, dead-letter topics included: what start-up creates.

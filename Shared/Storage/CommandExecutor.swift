@@ -22,21 +22,29 @@ public struct CommandOutcome: Sendable {
 ///
 /// In one transaction: if the message was handled before, its stored replies are queued
 /// again and nothing else changes; otherwise the handler applies its change, and the
-/// reply (to the command's `reply-to`) and the events (to `eventsTopic`) are stored in the
+/// reply (to the command's `reply-to`) and the events (to `eventsTopic`, or to the topic
+/// `flowEventsTopics` names for the envelope's `flow`) are stored in the
 /// outbox and the inbox. After the commit the relay is woken. The consumer commits the
 /// Kafka offset only after this returns.
 public struct CommandExecutor: Sendable {
     public let database: any Database
     public let relay: OutboxRelay
     public let eventsTopic: String
+    /// Where events of a flow go instead of `eventsTopic` (the choreographed checkout's
+    /// events have topics of their own), by the envelope's `flow`.
+    public let flowEventsTopics: [String: String]
     /// Runs after a new command's transaction committed and before the relay is woken
     /// (fault injection crashes the process or the service here).
     private let onCommitted: @Sendable () async throws -> Void
 
-    public init(database: any Database, relay: OutboxRelay, eventsTopic: String, onCommitted: @escaping @Sendable () async throws -> Void = {}) {
+    public init(
+        database: any Database, relay: OutboxRelay, eventsTopic: String, flowEventsTopics: [String: String] = [:],
+        onCommitted: @escaping @Sendable () async throws -> Void = {}
+    ) {
         self.database = database
         self.relay = relay
         self.eventsTopic = eventsTopic
+        self.flowEventsTopics = flowEventsTopics
         self.onCommitted = onCommitted
     }
 
@@ -47,7 +55,7 @@ public struct CommandExecutor: Sendable {
         envelope: Envelope,
         _ handler: @escaping @Sendable (C, any SQLDatabase) async throws -> CommandOutcome
     ) async throws -> Bool {
-        let eventsTopic = self.eventsTopic
+        let eventsTopic = topic(forFlow: envelope.flow)
         let isNew = try await database.transaction { sql in
             if let replies = try await Inbox.replies(for: envelope.messageID, in: sql) {
                 try await Outbox.add(replies, in: sql)
@@ -88,7 +96,7 @@ public struct CommandExecutor: Sendable {
         flow: String? = nil,
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> (T, [any MessageContract], String?)
     ) async throws -> T {
-        let eventsTopic = self.eventsTopic
+        let eventsTopic = topic(forFlow: flow)
         let result = try await database.transaction { sql in
             let (result, events, trace) = try await body(sql)
             let correlation = correlationID(result)
@@ -100,5 +108,10 @@ public struct CommandExecutor: Sendable {
         }
         relay.wake()
         return result
+    }
+
+    /// The topic of events whose envelope carries `flow`.
+    public func topic(forFlow flow: String?) -> String {
+        flow.flatMap { flowEventsTopics[$0] } ?? eventsTopic
     }
 }

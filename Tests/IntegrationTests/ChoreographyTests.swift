@@ -112,7 +112,8 @@ struct ChoreographyTests {
     func duplicates() async throws {
         let stack = try await StackHarness.make()
         let orchestrator = try await stack.openOrchestrator()
-        let tap = EventTap(topics: ServiceName.eventSources.map(stack.topics.events))
+        // The choreography's own topics, and `orders.events` for the outcome.
+        let tap = EventTap(topics: ChoreographyCatalog.eventSources.map(stack.topics.choreographyEvents) + [stack.topics.events(.orders)])
         try await stack.running(orchestrator) { _ in
             try await tap.running(on: stack.kafka.bus) {
                 let intake = orchestrator.0.intake
@@ -268,8 +269,8 @@ extension StackHarness {
     /// group for its commands and its reactions) and the tracker's.
     var choreographyGroups: [(group: String, topics: [String])] {
         ServiceName.participants.map { service in
-            (topics.group("ensemble-\(service)"), ChoreographyCatalog.sources(of: service).map(topics.events))
-        } + [(topics.group("ensemble-orchestrator-choreography"), ChoreographyTracker.sources.map(topics.events))]
+            (topics.group("ensemble-\(service)"), ChoreographyCatalog.sources(of: service).map(topics.choreographyEvents))
+        } + [(topics.group("ensemble-orchestrator-choreography"), ChoreographyTracker.sources.map(topics.choreographyEvents))]
     }
 
     /// Waits until every group committed every record of its topics written so far.

@@ -411,11 +411,13 @@ struct TopicCatalogTests {
     func catalog() {
         let topics = Set(TopicCatalog.allTopics)
         for topic in ["payment.commands", "inventory.commands", "shipping.commands", "profile.commands", "orchestrator.replies",
-                      "orders.events", "payment.events", "inventory.events", "shipping.events", "profile.events", "orchestrator.events"] {
+                      "orders.events", "payment.events", "inventory.events", "shipping.events", "profile.events", "orchestrator.events",
+                      "orders.events.choreography", "payment.events.choreography", "inventory.events.choreography",
+                      "shipping.events.choreography", "profile.events.choreography"] {
             #expect(topics.contains(topic))
             #expect(topics.contains(topic + ".dlq"))
         }
-        #expect(topics.count == 22)
+        #expect(topics.count == 32)
         #expect(TopicCatalog.specs.allSatisfy { $0.partitions == 8 })
     }
 }

@@ -143,10 +143,11 @@ struct ChoreographyTrackerTests {
     func subscriptions() {
         let document = ChoreographyDocument()
         let byService = Dictionary(uniqueKeysWithValues: document.services.map { ($0.service, $0) })
-        #expect(byService[.profile]?.subscribes == ["orders.events"])
-        #expect(byService[.inventory]?.subscribes == ["payment.events", "profile.events", "shipping.events"])
-        #expect(byService[.shipping]?.subscribes == ["inventory.events", "orders.events", "payment.events", "profile.events"])
+        #expect(byService[.profile]?.subscribes == ["orders.events.choreography"])
+        #expect(byService[.inventory]?.subscribes == ["payment.events.choreography", "profile.events.choreography", "shipping.events.choreography"])
+        #expect(byService[.shipping]?.subscribes == ["inventory.events.choreography", "orders.events.choreography", "payment.events.choreography", "profile.events.choreography"])
         #expect(document.tracker.subscribes.count == 4)
+        #expect(document.tracker.subscribes.allSatisfy { $0.hasSuffix(".events.choreography") })
         #expect(document.deadlineOwner == .shipping && document.shippingRuleLives == .shipping)
     }
 
@@ -181,10 +182,12 @@ struct ChoreographyTrackerTests {
             }
             try await client.execute(uri: "/choreography?format=svg", method: .get) { #expect($0.status == .badRequest) }
         }
-        // No saga, no command: only order-placed, with the flow header and the order's data.
+        // No saga, no command: only order-placed, with the flow header and the order's data,
+        // on the choreography's own topic.
         #expect(try await fixture.runner.sagas(status: nil, customer: nil, limit: 10, offset: 0).isEmpty)
         _ = try await fixture.relay.drain()
-        let published = fixture.bus.envelopes(in: "orders.events")
+        #expect(fixture.bus.records(in: "orders.events").isEmpty)
+        let published = fixture.bus.envelopes(in: "orders.events.choreography")
         #expect(published.map(\.messageType) == [OrderPlaced.messageType])
         #expect(published.first?.flow == ChoreographyCatalog.flow)
         let card = try #require(try published.first?.decode(OrderPlaced.self).choreography?.card)

@@ -31,15 +31,16 @@ struct ChoreographyReactionTests {
         #expect(harness.consumers.count == 1)
         let consumer = harness.consumer
         #expect(consumer.subscription.groupID == harness.topics.group("ensemble-\(name)"))
-        #expect(Set(consumer.subscription.topics) == Set([harness.topics.commands(participant.name)] + ChoreographyCatalog.sources(of: participant.name).map(harness.topics.events)))
+        #expect(Set(consumer.subscription.topics) == Set([harness.topics.commands(participant.name)] + ChoreographyCatalog.sources(of: participant.name).map(harness.topics.choreographyEvents)))
     }
 
-    /// Publishes a choreographed event to its source's topic.
+    /// Publishes an event to its source's choreography topic (with `flow: nil`, an
+    /// orchestrated order's event that strayed there).
     @discardableResult
     static func publish(_ event: some Event, order: String, on harness: Harness, flow: String? = ChoreographyCatalog.flow) async throws -> Envelope {
         let type = Swift.type(of: event)
         let envelope = try Envelope(event, correlationID: order, flow: flow)
-        try await harness.bus.publish(envelope, to: harness.topics.events(type.source))
+        try await harness.bus.publish(envelope, to: harness.topics.choreographyEvents(type.source))
         return envelope
     }
 
@@ -47,7 +48,7 @@ struct ChoreographyReactionTests {
     static func orderEvents(_ harness: Harness, count: Int) async throws -> [Envelope] {
         let deadline = ContinuousClock.now + .seconds(20)
         while true {
-            let found = harness.bus.envelopes(in: harness.eventsTopic).filter { $0.messageType != StockLevelSet.messageType }
+            let found = harness.bus.envelopes(in: harness.choreographyEventsTopic).filter { $0.messageType != StockLevelSet.messageType }
             if found.count >= count { return found }
             guard ContinuousClock.now < deadline else { throw HarnessTimeout(what: "\(count) events, got \(found.map(\.messageType))") }
             try await Task.sleep(for: .milliseconds(5))
@@ -88,11 +89,11 @@ struct ChoreographyReactionTests {
         let harness = try await Harness.make(PaymentService())
         try await harness.running { harness in
             try await Self.publish(StockReservationFailed(orderID: "o-1", shortSKUs: ["SKU-RARE"]), order: "o-1", on: harness)
-            let voided = await harness.bus.waitForRecords(in: harness.eventsTopic, count: 1)
+            let voided = await harness.bus.waitForRecords(in: harness.choreographyEventsTopic, count: 1)
             #expect(try Envelope(record: try #require(voided.first)).decode(PaymentVoided.self).amount == .zero)
             try await Self.publish(CustomerVerified(customerID: "bob", tier: .standard, order: Self.order("o-1")), order: "o-1", on: harness)
             try await Self.publish(CustomerVerified(customerID: "bob", tier: .standard, order: Self.order("o-2")), order: "o-2", on: harness)
-            let events = await harness.bus.waitForRecords(in: harness.eventsTopic, count: 2)
+            let events = await harness.bus.waitForRecords(in: harness.choreographyEventsTopic, count: 2)
             #expect(try events.map { try Envelope(record: $0).messageType } == [PaymentVoided.messageType, PaymentAuthorized.messageType])
             let o1 = try await harness.database.read { try await $0.raw("SELECT COUNT(*) AS n FROM payments WHERE order_id = 'o-1'").first()?.decode(column: "n", as: Int.self) }
             #expect(o1 == 0)
@@ -115,7 +116,7 @@ struct ChoreographyReactionTests {
             try await Self.publish(PaymentAuthorized(orderID: "o-3", authorizationID: "c", amount: 25, processor: .primary), order: "o-3", on: harness)
             try await Self.publish(CustomerVerified(customerID: "bob", tier: .premium, order: Self.order("o-3")), order: "o-3", on: harness)
 
-            let events = try await harness.bus.waitForRecords(in: harness.eventsTopic, count: 2).map { try Envelope(record: $0).decode(ShipmentScheduled.self) }
+            let events = try await harness.bus.waitForRecords(in: harness.choreographyEventsTopic, count: 2).map { try Envelope(record: $0).decode(ShipmentScheduled.self) }
             let byOrder = Dictionary(uniqueKeysWithValues: events.map { ($0.orderID, $0) })
             #expect(byOrder["o-1"]?.priority == true && byOrder["o-1"]?.fee == .zero, "premium over 100: free priority")
             #expect(byOrder["o-3"]?.priority == false && byOrder["o-3"]?.fee == ShippingRules.standardFee, "premium under 100: standard")
@@ -134,14 +135,14 @@ struct ChoreographyReactionTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await deadlines.run() }
                 try await Self.publish(StockReserved(orderID: "o-1"), order: "o-1", on: harness)
-                let refused = await harness.bus.waitForRecords(in: harness.eventsTopic, count: 1, timeout: .seconds(20))
+                let refused = await harness.bus.waitForRecords(in: harness.choreographyEventsTopic, count: 1, timeout: .seconds(20))
                 let event = try Envelope(record: try #require(refused.first)).decode(ShipmentRefused.self)
                 #expect(event.waitingFor == ["customer-verified", "payment-authorized"])
                 let authorized = try await Self.publish(PaymentAuthorized(orderID: "o-1", authorizationID: "a", amount: 25, processor: .primary), order: "o-1", on: harness)
                 let verified = try await Self.publish(CustomerVerified(customerID: "bob", tier: .standard, order: Self.order("o-1")), order: "o-1", on: harness)
                 try await Self.handled(authorized, by: harness)
                 try await Self.handled(verified, by: harness)
-                #expect(harness.bus.records(in: harness.eventsTopic).count == 1, "the refusal only: no shipment after it")
+                #expect(harness.bus.records(in: harness.choreographyEventsTopic).count == 1, "the refusal only: no shipment after it")
                 #expect(try await harness.database.read { try await $0.raw("SELECT COUNT(*) AS n FROM shipments").first()?.decode(column: "n", as: Int.self) } == 0)
                 group.cancelAll()
             }

@@ -27,6 +27,8 @@ struct Harness: Sendable {
 
     var commandsTopic: String { topics.commands(name) }
     var eventsTopic: String { topics.events(name) }
+    /// Where its reactions in the choreographed checkout publish.
+    var choreographyEventsTopic: String { topics.choreographyEvents(name) }
     var groupID: String { topics.group("ensemble-\(name)") }
 
     static func make(_ participant: some Participant, faults: FaultPlan = .none, database: (any Database)? = nil, bus: InMemoryMessageBus = InMemoryMessageBus()) async throws -> Harness {

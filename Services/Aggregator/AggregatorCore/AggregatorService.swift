@@ -93,8 +93,13 @@ public struct AggregatorService: HostedService {
         let store = ProjectionStore(database: host.database, rules: settings.rules)
         let stream = ProfileStream()
         let lag = LagRecorder()
-        let topics = Projector.subscribed.map { host.topics.events($0) }
-        let freshness = FreshnessTracker(topics: Dictionary(uniqueKeysWithValues: Projector.subscribed.map { (host.topics.events($0), $0.rawValue) }))
+        // Each source's events, and those of the choreographed checkout on their own topics.
+        let sourceOf = Dictionary(uniqueKeysWithValues: Projector.subscribed.flatMap { source in
+            [(host.topics.events(source), source.rawValue)]
+                + (ChoreographyCatalog.eventSources.contains(source) ? [(host.topics.choreographyEvents(source), source.rawValue)] : [])
+        })
+        let topics = sourceOf.keys.sorted()
+        let freshness = FreshnessTracker(topics: sourceOf)
 
         let refresher = ProfileRefresher(store: store, stream: stream, lag: lag, logger: host.logger)
         var router = MessageRouter()

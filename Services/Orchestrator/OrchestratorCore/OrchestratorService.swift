@@ -81,7 +81,7 @@ public struct OrchestratorService: HostedService {
                 events.on(messageType: type.messageType, inFlow: ChoreographyCatalog.flow) { envelope in try await tracker.apply(envelope) }
             }
             host.consume(
-                Subscription(groupID: host.topics.group("ensemble-orchestrator-choreography"), topics: ChoreographyTracker.sources.map(host.topics.events)),
+                Subscription(groupID: host.topics.group("ensemble-orchestrator-choreography"), topics: ChoreographyTracker.sources.map(host.topics.choreographyEvents)),
                 router: events, name: "orchestrator-choreography"
             )
         } else if defaultMode == .choreography {

@@ -20,7 +20,8 @@ public struct ServiceName: RawRepresentable, Hashable, Comparable, Sendable, Cod
     public static func < (lhs: ServiceName, rhs: ServiceName) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
-/// How topics are named: `<service>.commands`, `<source>.events`, `orchestrator.replies`,
+/// How topics are named: `<service>.commands`, `<source>.events`,
+/// `<source>.events.choreography` (the choreographed checkout's events), `orchestrator.replies`,
 /// and `<topic>.dlq` for dead letters. The list of every topic (created at start-up) is
 /// in `Contracts`, next to the list of services.
 public enum TopicCatalog {
@@ -35,6 +36,10 @@ public enum TopicCatalog {
 
     public static func commands(_ service: ServiceName) -> String { "\(service).commands" }
     public static func events(_ source: ServiceName) -> String { "\(source).events" }
+    /// The events of the choreographed checkout, on topics of their own: only the
+    /// choreography's consumers (and the aggregator) read them, so an orchestrated order's
+    /// events are not fetched by consumers that would only pass them by.
+    public static func choreographyEvents(_ source: ServiceName) -> String { "\(source).events.choreography" }
     public static let orchestratorReplies = "orchestrator.replies"
 
     /// Where messages from `topic` that cannot be handled are parked.
@@ -56,6 +61,7 @@ public struct TopicNames: Sendable, Hashable {
 
     public func commands(_ service: ServiceName) -> String { prefix + TopicCatalog.commands(service) }
     public func events(_ source: ServiceName) -> String { prefix + TopicCatalog.events(source) }
+    public func choreographyEvents(_ source: ServiceName) -> String { prefix + TopicCatalog.choreographyEvents(source) }
     public var orchestratorReplies: String { prefix + TopicCatalog.orchestratorReplies }
     /// A consumer group name in this deployment.
     public func group(_ name: String) -> String { prefix + name }

@@ -35,6 +35,7 @@ extension Participant {
         let faults = host.faults
         let executor = CommandExecutor(
             database: host.database, relay: host.relay, eventsTopic: host.topics.events(name),
+            flowEventsTopics: [ChoreographyCatalog.flow: host.topics.choreographyEvents(name)],
             onCommitted: { try await faults.committedOne() }
         )
         let context = ParticipantContext(name: name, database: host.database, executor: executor, faults: faults, logger: host.logger)
@@ -42,7 +43,8 @@ extension Participant {
         // One consumer group for the commands and the choreography's events: each group
         // costs the broker a fetch every `fetch.wait.max.ms` whether or not anything comes
         // (Docs/performance.md), and the two kinds of record live on different partitions,
-        // so they are still handled side by side.
+        // so they are still handled side by side. The choreography's events have topics of
+        // their own, so an orchestrated order's events are not fetched here at all.
         var router = MessageRouter()
         self.commands(context, router: &router)
         var topics = [host.topics.commands(name)]
@@ -52,7 +54,7 @@ extension Participant {
             if router.messageTypes != commandTypes {
                 let sources = ChoreographyCatalog.sources(of: name)
                 router.passOtherEvents(from: sources)
-                topics += sources.map(host.topics.events)
+                topics += sources.map(host.topics.choreographyEvents)
             }
         }
         host.consume(Subscription(groupID: host.topics.group("ensemble-\(name)"), topics: topics), router: router)

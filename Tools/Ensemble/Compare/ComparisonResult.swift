@@ -70,10 +70,10 @@ struct Structure: Codable, Sendable {
 
     static var declared: Structure {
         var orchestrated: [String: [String]] = ["orchestrator": [TopicCatalog.orchestratorReplies]]
-        var choreographed: [String: [String]] = ["orchestrator (tracker)": ChoreographyTracker.sources.map(TopicCatalog.events)]
+        var choreographed: [String: [String]] = ["orchestrator (tracker)": ChoreographyTracker.sources.map(TopicCatalog.choreographyEvents)]
         for participant in ServiceName.participants {
             orchestrated[participant.rawValue] = [TopicCatalog.commands(participant)]
-            choreographed[participant.rawValue] = ChoreographyCatalog.sources(of: participant).map(TopicCatalog.events)
+            choreographed[participant.rawValue] = ChoreographyCatalog.sources(of: participant).map(TopicCatalog.choreographyEvents)
         }
         let reacting = ChoreographyCatalog.reactions.filter { $0.on == CustomerVerified.self }.map(\.service.rawValue)
         return Structure(

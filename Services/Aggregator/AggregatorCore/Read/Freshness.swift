@@ -25,7 +25,7 @@ public struct Freshness: Sendable, Hashable, Codable {
 final class FreshnessTracker: Sendable {
     /// `topic[partition]` → next offset to be written.
     private let watermarks = Mutex<[String: Int64]>([:])
-    /// Topic name → source name.
+    /// Topic name → source name (a source may have several topics).
     let topics: [String: String]
     /// The last report, reused for `reuseFor` (every read reports freshness; computing it
     /// reads the positions and sources tables).
@@ -55,10 +55,11 @@ final class FreshnessTracker: Sendable {
         let marks = watermarks.withLock { $0 }
         var sources: [String: Freshness.Source] = [:]
         var staleness = 0.0
-        for (topic, source) in topics {
+        for (source, sourceTopics) in Dictionary(grouping: topics.keys, by: { topics[$0]! }) {
             var lag: Int64?
             if !marks.isEmpty {
-                lag = marks.filter { $0.key.hasPrefix(topic + "[") }.reduce(Int64(0)) { sum, mark in
+                let prefixes = sourceTopics.map { $0 + "[" }
+                lag = marks.filter { mark in prefixes.contains { mark.key.hasPrefix($0) } }.reduce(Int64(0)) { sum, mark in
                     sum + max(0, mark.value - (positions[mark.key] ?? 0))
                 }
             }

@@ -61,7 +61,7 @@ public struct ChoreographyDocument: Sendable, Codable {
         services = participants.map { service in
             ServiceReactions(
                 service: service,
-                subscribes: ChoreographyCatalog.sources(of: service).map(topics.events),
+                subscribes: ChoreographyCatalog.sources(of: service).map(topics.choreographyEvents),
                 reactions: ChoreographyCatalog.reactions(of: service).map {
                     ReactionView(on: $0.on.messageType, action: $0.action, emits: $0.emits.map { $0.messageType })
                 }
@@ -69,7 +69,7 @@ public struct ChoreographyDocument: Sendable, Codable {
         }
         tracker = Tracker(
             service: .orchestrator,
-            subscribes: ChoreographyTracker.sources.map(topics.events),
+            subscribes: ChoreographyTracker.sources.map(topics.choreographyEvents),
             completesOn: ChoreographyCatalog.completion.map { $0.messageType },
             failsOn: ChoreographyCatalog.outcome.map { FailureView(event: $0.failure.messageType, awaits: $0.awaits) },
             emits: [OrderCompleted.messageType, OrderFailed.messageType]

@@ -6,10 +6,11 @@ import SQLKit
 import Storage
 
 /// The intake's side of the choreographed checkout. Placing an order only announces it
-/// (`order-placed` with the order's data and the `flow` header); no command is sent. The
-/// tracker then follows the participants' events for the order and, by the declared
-/// rules, publishes `order-completed` or `order-failed` on `orders.events`: the same
-/// outcome events as an orchestrated order, from the same service. It decides nothing
+/// (`order-placed` with the order's data and the `flow` header, on
+/// `orders.events.choreography`); no command is sent. The tracker then follows the
+/// participants' events for the order (on their `.events.choreography` topics) and, by the
+/// declared rules, publishes `order-completed` or `order-failed` on `orders.events`: the
+/// same outcome events, on the same topic, as an orchestrated order's. It decides nothing
 /// for the participants; the deadline of a stuck order is shipping's.
 public struct ChoreographyTracker: Sendable {
     public let database: any Database
@@ -39,7 +40,7 @@ public struct ChoreographyTracker: Sendable {
         // The order's trace: the caller's, or a new one; every reaction continues it.
         let trace = Envelope.continuing(traceparent)
         let envelope = try Envelope(placed, correlationID: orderID, traceparent: Envelope.childTraceparent(of: trace), flow: ChoreographyCatalog.flow)
-        let topic = topics.events(.orders)
+        let topic = topics.choreographyEvents(.orders)
         let result = try await database.transaction { sql -> (String, Bool) in
             if let key = idempotencyKey, let existing = try await SagaStore.order(forKey: key, in: sql) {
                 return (existing, false)
