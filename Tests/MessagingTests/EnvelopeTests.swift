@@ -95,3 +95,19 @@ struct EnvelopeTests {
         #expect(try envelope.decode(VerifyCustomer.self) == VerifyCustomer(customerID: "bob"))
     }
 }
+
+@Suite("Random UUIDs")
+struct RandomUUIDTests {
+    @Test("from the system generator: the version and variant bits set, and no repeats in 10,000")
+    func system() {
+        var seen = Set<UUID>()
+        for _ in 0..<10_000 {
+            let uuid = UUID.random()
+            let text = Array(uuid.uuidString)
+            #expect(text[14] == "4")
+            #expect("89AB".contains(text[19]))
+            seen.insert(uuid)
+        }
+        #expect(seen.count == 10_000)
+    }
+}

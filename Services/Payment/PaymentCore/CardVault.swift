@@ -31,7 +31,7 @@ enum CardVault {
         if let token = try await sql.raw("SELECT token FROM card_vault WHERE order_id = \(bind: order)").first()?.decode(column: "token", as: String.self) {
             return token
         }
-        let token = "card_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let token = "card_" + UUID.random().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let masked = MaskedCard(number: number)
         try await sql.raw("""
         INSERT INTO card_vault (token, order_id, ciphertext, brand, last4, created_at)

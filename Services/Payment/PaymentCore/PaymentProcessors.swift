@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Messaging
 import ServiceKit
 import Synchronization
 
@@ -43,7 +44,7 @@ public final class PaymentProcessors: Sendable {
         if rule.failureRate > 0, random() < rule.failureRate {
             return .failure(ProcessorOutage(reason: "processor \(processor.rawValue) is unavailable"))
         }
-        return .success("AUTH-\(processor.rawValue.prefix(1).uppercased())-\(UUID().uuidString.prefix(8))")
+        return .success("AUTH-\(processor.rawValue.prefix(1).uppercased())-\(UUID.random().uuidString.prefix(8))")
     }
 
     public struct ProcessorOutage: Error, Sendable {

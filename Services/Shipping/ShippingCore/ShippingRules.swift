@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Messaging
 
 /// Carriers and fees. The orchestrator decides `priority` and `free` (premium customers
 /// over 100); in the choreographed flow the shipping service decides them itself.
@@ -21,7 +22,7 @@ public enum ShippingRules {
 
     /// A tracking number such as `EN4F2A9C1B7D3E`.
     public static func trackingNumber() -> String {
-        "EN" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)
+        "EN" + UUID.random().uuidString.replacingOccurrences(of: "-", with: "").prefix(12)
     }
 
     public static func labelReference(orderID: String) -> String { "LBL-\(orderID)" }

@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Synchronization
 
 /// Pushes a customer's profile to every `GET /profiles/{id}/stream` client each time an
@@ -8,7 +9,7 @@ final class ProfileStream: Sendable {
 
     /// A stream of the customer's profile JSON, until `cancel` or the client goes away.
     func subscribe(_ customer: String) -> (id: UUID, updates: AsyncStream<String>) {
-        let id = UUID()
+        let id = UUID.random()
         let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(16))
         subscribers.withLock { $0[customer, default: [:]][id] = continuation }
         continuation.onTermination = { [weak self] _ in self?.cancel(customer, id) }

@@ -40,7 +40,7 @@ public struct OrderRequest: Sendable, Hashable, Codable {
 
     /// A new order id, such as `ord_4f2a9c1b7d3e5a6b8c9d`.
     public static func newOrderID() -> String {
-        "ord_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
+        "ord_" + UUID.random().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
     }
 
     public static let maximumUnitPrice = Money(minorUnits: 9_999_999)
