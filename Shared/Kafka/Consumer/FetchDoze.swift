@@ -5,7 +5,8 @@
 /// when a producer in the same process produces (the `KafkaDoorbell`), when the
 /// application resumes a partition, when records arrive anyway (a partition assigned while
 /// dozing), and, for producers elsewhere, every `peekEvery` for `peekFor`: long enough
-/// for a fetch or two, after which it dozes again unless records came.
+/// for a fetch or two, after which it dozes again unless records came. The peek also
+/// bounds a ring that races the start of a doze.
 ///
 /// The application's own pauses (a lane that is behind) are kept apart: waking never
 /// resumes a partition the application paused, and the application resuming one while the
