@@ -201,3 +201,28 @@ struct AggregatorAPITests {
         #expect(rebuild["security"] as? [[String: [String]]] == [["bearer": ["admin"]]])
     }
 }
+
+@Suite("Aggregator freshness")
+struct FreshnessTests {
+    @Test("a source's lag counts both of its topics: its events and the choreographed checkout's")
+    func lagOverBothTopics() async throws {
+        let store = try await freshStore()
+        var placed = try Envelope(PaymentAuthorized(orderID: "o1", authorizationID: "A1", amount: Money("1.00")!, processor: .primary),
+                                  correlationID: "o1", messageID: UUID())
+        placed.origin = .init(topic: "payment.events", partition: 0, offset: 0)
+        var choreographed = try Envelope(PaymentCaptured(orderID: "o2", amount: Money("1.00")!), correlationID: "o2", messageID: UUID())
+        choreographed.origin = .init(topic: "payment.events.choreography", partition: 0, offset: 0)
+        _ = try await store.apply(placed)
+        _ = try await store.apply(choreographed)
+
+        let tracker = FreshnessTracker(topics: ["payment.events": "payment", "payment.events.choreography": "payment", "orders.events": "orders"])
+        // 4 written on the first topic and 3 on the second, one of each applied: 3 + 2 behind.
+        tracker.update(["payment.events[0]": 4, "payment.events.choreography[0]": 3, "orders.events[0]": 0])
+        // (On PostgreSQL the partition column is a BIGINT: this read failed there before.)
+        let report = try await tracker.report(store: store, now: Date())
+        #expect(report.sources["payment"]?.lagMessages == 5)
+        #expect(report.sources["payment"]?.eventsApplied == 2)
+        #expect(report.sources["orders"]?.lagMessages == 0)
+        #expect(report.sources.count == 2)
+    }
+}

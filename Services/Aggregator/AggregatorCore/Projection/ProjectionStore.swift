@@ -233,7 +233,7 @@ struct ProjectionStore: Sendable {
         try await database.read { sql in
             var result: [String: Int64] = [:]
             for row in try await sql.raw("SELECT topic, part, next_offset FROM \(unsafeRaw: tables.positions)").all() {
-                result["\(try row.decode(column: "topic", as: String.self))[\(try row.decode(column: "part", as: Int32.self))]"] = try row.decode(column: "next_offset", as: Int64.self)
+                result["\(try row.decode(column: "topic", as: String.self))[\(try row.decode(column: "part", as: Int.self))]"] = try row.decode(column: "next_offset", as: Int64.self)
             }
             return result
         }

@@ -156,7 +156,7 @@ final class Rebuilder: Service, Sendable {
         func positions(_ tables: ProjectionTables) async throws -> [String: Int64] {
             var result: [String: Int64] = [:]
             for row in try await sql.raw("SELECT topic, part, next_offset FROM \(unsafeRaw: tables.positions)").all() {
-                result["\(try row.decode(column: "topic", as: String.self))[\(try row.decode(column: "part", as: Int32.self))]"] = try row.decode(column: "next_offset", as: Int64.self)
+                result["\(try row.decode(column: "topic", as: String.self))[\(try row.decode(column: "part", as: Int.self))]"] = try row.decode(column: "next_offset", as: Int64.self)
             }
             return result
         }
