@@ -230,13 +230,18 @@ struct ProjectionStore: Sendable {
 
     /// Stored positions: how far each partition has been applied.
     func positions() async throws -> [String: Int64] {
-        try await database.read { sql in
-            var result: [String: Int64] = [:]
-            for row in try await sql.raw("SELECT topic, part, next_offset FROM \(unsafeRaw: tables.positions)").all() {
-                result["\(try row.decode(column: "topic", as: String.self))[\(try row.decode(column: "part", as: Int.self))]"] = try row.decode(column: "next_offset", as: Int64.self)
-            }
-            return result
+        let tables = self.tables
+        return try await database.read { sql in try await Self.positions(of: tables, in: sql) }
+    }
+
+    /// The positions `tables` hold, by `topic[partition]` (the partition column is a BIGINT
+    /// on PostgreSQL, an INTEGER on SQLite: read as `Int` for both).
+    static func positions(of tables: ProjectionTables, in sql: any SQLDatabase) async throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for row in try await sql.raw("SELECT topic, part, next_offset FROM \(unsafeRaw: tables.positions)").all() {
+            result["\(try row.decode(column: "topic", as: String.self))[\(try row.decode(column: "part", as: Int.self))]"] = try row.decode(column: "next_offset", as: Int64.self)
         }
+        return result
     }
 
     /// Each source's newest applied event time and event count.

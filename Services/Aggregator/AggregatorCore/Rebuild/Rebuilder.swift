@@ -153,15 +153,8 @@ final class Rebuilder: Service, Sendable {
 
     /// Whether the rebuild tables have reached the live projection's position on every partition.
     private static func caughtUp(in sql: any SQLDatabase) async throws -> Bool {
-        func positions(_ tables: ProjectionTables) async throws -> [String: Int64] {
-            var result: [String: Int64] = [:]
-            for row in try await sql.raw("SELECT topic, part, next_offset FROM \(unsafeRaw: tables.positions)").all() {
-                result["\(try row.decode(column: "topic", as: String.self))[\(try row.decode(column: "part", as: Int.self))]"] = try row.decode(column: "next_offset", as: Int64.self)
-            }
-            return result
-        }
-        let live = try await positions(.live)
-        let rebuilt = try await positions(.rebuild)
+        let live = try await ProjectionStore.positions(of: .live, in: sql)
+        let rebuilt = try await ProjectionStore.positions(of: .rebuild, in: sql)
         return live.allSatisfy { rebuilt[$0.key, default: 0] >= $0.value }
     }
 
