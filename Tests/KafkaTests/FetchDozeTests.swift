@@ -11,9 +11,16 @@ struct FetchDozeTests {
 
     func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
 
+    /// A back-off that has seen `both` assigned at 0 ms.
+    func assigned() -> FetchDoze {
+        var doze = FetchDoze(settings: settings, now: at(0))
+        _ = doze.tick(at: at(0), assignment: both)
+        return doze
+    }
+
     @Test("a consumer dozes once quiet for quietAfter, and records keep it awake")
     func dozesWhenQuiet() {
-        var doze = FetchDoze(settings: settings, now: at(0))
+        var doze = assigned()
         let early = doze.tick(at: at(999), assignment: both)
         #expect(early == nil)
         #expect(doze.delay(at: at(999)) == .milliseconds(1))
@@ -30,7 +37,7 @@ struct FetchDozeTests {
 
     @Test("a consumer without partitions does not doze")
     func nothingAssigned() {
-        var doze = FetchDoze(settings: settings, now: at(0))
+        var doze = assigned()
         let action = doze.tick(at: at(5000), assignment: [])
         #expect(action == nil)
         #expect(!doze.dozing)
@@ -38,7 +45,7 @@ struct FetchDozeTests {
 
     @Test("a doze peeks every peekEvery for peekFor, then dozes again")
     func peeks() {
-        var doze = FetchDoze(settings: settings, now: at(0))
+        var doze = assigned()
         _ = doze.tick(at: at(1000), assignment: both)
         #expect(doze.delay(at: at(1200)) == .milliseconds(300))
         let notYet = doze.tick(at: at(1499), assignment: both)
@@ -64,7 +71,7 @@ struct FetchDozeTests {
 
     @Test("a ring or records wake a dozing consumer; a ring while awake changes nothing")
     func wakes() {
-        var doze = FetchDoze(settings: settings, now: at(0))
+        var doze = assigned()
         let awake = doze.rung(at: at(10), assignment: both)
         #expect(awake == nil)
         _ = doze.tick(at: at(1010), assignment: both)
@@ -80,7 +87,7 @@ struct FetchDozeTests {
 
     @Test("waking never resumes what the application paused; the application resuming wakes a doze")
     func applicationPauses() {
-        var doze = FetchDoze(settings: settings, now: at(0))
+        var doze = assigned()
         let paused = doze.applicationPaused([p0])
         #expect(paused == .pause([p0]))
         let resumedAwake = doze.applicationResumed([], at: at(1), assignment: both)
@@ -102,9 +109,24 @@ struct FetchDozeTests {
         #expect(resumedP1 == .resume([p1]), "awake: only what the application names")
     }
 
+    @Test("a partition newly assigned counts as activity: it gets quietAfter to start before a doze, and wakes a dozing consumer")
+    func newAssignment() {
+        var doze = FetchDoze(settings: settings, now: at(0))
+        let joined = doze.tick(at: at(3000), assignment: [p0])
+        #expect(joined == nil, "the group join took 3 s, but the partition is new: no doze yet")
+        let early = doze.tick(at: at(3999), assignment: [p0])
+        #expect(early == nil)
+        let dozes = doze.tick(at: at(4000), assignment: [p0])
+        #expect(dozes == .pause([p0]))
+        let grown = doze.tick(at: at(4100), assignment: both)
+        #expect(grown == .resume(both), "a partition assigned while dozing wakes the consumer")
+        let shrunk = doze.tick(at: at(5100), assignment: [p1])
+        #expect(shrunk == .pause([p1]), "losing a partition is not activity")
+    }
+
     @Test("a peek with every partition paused by the application resumes nothing")
     func peekAllHeld() {
-        var doze = FetchDoze(settings: settings, now: at(0))
+        var doze = assigned()
         _ = doze.applicationPaused(both)
         _ = doze.tick(at: at(1000), assignment: both)
         let peek = doze.tick(at: at(1500), assignment: both)

@@ -29,6 +29,10 @@ struct FetchDoze: Sendable {
     private var lastActivity: ContinuousClock.Instant
     /// Dozing: when the next peek begins.
     private var peekAt: ContinuousClock.Instant
+    /// The assignment at the last look: a partition newly assigned counts as activity, so
+    /// that it gets `quietAfter` to look up its offset and fetch before any doze (a group
+    /// join takes seconds; dozing at once left a new member's first fetch to short peeks).
+    private var known: Set<KafkaTopicPartition> = []
 
     init(settings: KafkaIdleBackoff, now: ContinuousClock.Instant) {
         self.settings = settings
@@ -39,6 +43,11 @@ struct FetchDoze: Sendable {
     /// The poll thread's look. Begins a doze once the consumer has been quiet long enough
     /// (and owns partitions), or a peek once a doze has lasted `peekEvery`.
     mutating func tick(at now: ContinuousClock.Instant, assignment: Set<KafkaTopicPartition>) -> Action? {
+        if !assignment.isSubset(of: known) {
+            known = assignment
+            return wake(at: now, assignment: assignment)
+        }
+        known = assignment
         if dozing {
             guard now >= peekAt else { return nil }
             dozing = false
