@@ -110,4 +110,23 @@ struct RandomUUIDTests {
         }
         #expect(seen.count == 10_000)
     }
+
+    @Test("time-ordered: version 7, the milliseconds in the first 48 bits, later ids sort after earlier ones as text")
+    func timeOrdered() {
+        let uuid = UUID.timeOrdered(at: Date(timeIntervalSince1970: 1_765_000_000.123))
+        let text = Array(uuid.uuidString)
+        #expect(text[14] == "7")
+        #expect("89AB".contains(text[19]))
+        // 1,765,000,000,123 ms is 0x019AF232B27B.
+        #expect(uuid.uuidString.hasPrefix("019AF232-B27B-7"))
+        var earlier = UUID.timeOrdered(at: Date(timeIntervalSince1970: 1_765_000_000))
+        var seen: Set<UUID> = [earlier]
+        for step in 1...2_000 {
+            let later = UUID.timeOrdered(at: Date(timeIntervalSince1970: 1_765_000_000 + Double(step) / 1000))
+            #expect(later.uuidString.lowercased() > earlier.uuidString.lowercased())
+            seen.insert(later)
+            earlier = later
+        }
+        #expect(seen.count == 2_001)
+    }
 }

@@ -56,7 +56,7 @@ public struct Envelope: Sendable, Hashable {
     }
 
     public init(
-        messageID: UUID = .random(),
+        messageID: UUID = .timeOrdered(),
         messageType: String,
         correlationID: String,
         causationID: UUID? = nil,
@@ -88,7 +88,7 @@ public struct Envelope: Sendable, Hashable {
         traceparent: String? = nil,
         flow: String? = nil,
         key: String? = nil,
-        messageID: UUID = .random(),
+        messageID: UUID = .timeOrdered(),
         occurredAt: Date = Date()
     ) throws(MessagingError) {
         let body: Data

@@ -393,7 +393,7 @@ public struct SagaEngine: Sendable {
             fail(&saga, step: step.id, reason: "cannot build \(type): \(error)", now: now)
             return nil
         }
-        let messageID = UUID.random()
+        let messageID = UUID.timeOrdered(at: now)
         var state = saga.steps[step.id] ?? StepState()
         state.attempts.append(StepAttempt(number: state.attempts.count + 1, messageID: messageID, command: type, fallback: fallback, sentAt: now))
         state.pendingMessageID = messageID
