@@ -19,7 +19,7 @@ public enum Inbox {
 
     /// The replies stored for `messageID`, or `nil` when it was never handled.
     public static func replies(for messageID: UUID, in sql: any SQLDatabase) async throws -> [OutboxMessage]? {
-        guard let row = try await sql.raw("SELECT replies FROM inbox WHERE message_id = \(bind: messageID.uuidString.lowercased())").first() else {
+        guard let row = try await sql.raw("SELECT replies FROM inbox WHERE message_id = \(bind: messageID.lowercasedText)").first() else {
             return nil
         }
         let text = try row.decode(column: "replies", as: String.self)
@@ -30,10 +30,10 @@ public enum Inbox {
     }
 
     public static func record(_ envelope: Envelope, replies: [OutboxMessage], in sql: any SQLDatabase) async throws {
-        let text = String(decoding: try JSONEncoder().encode(replies), as: UTF8.self)
+        let text = String(decoding: try MessageCoding.encode(replies), as: UTF8.self)
         try await sql.raw("""
         INSERT INTO inbox (message_id, message_type, correlation_id, handled_at, replies)
-        VALUES (\(bind: envelope.messageID.uuidString.lowercased()), \(bind: envelope.messageType), \(bind: envelope.correlationID), \(bind: StorageClock.now()), \(bind: text))
+        VALUES (\(bind: envelope.messageID.lowercasedText), \(bind: envelope.messageType), \(bind: envelope.correlationID), \(bind: StorageClock.now()), \(bind: text))
         """).run()
     }
 }
@@ -44,7 +44,7 @@ extension Inbox {
     public static func recordIfNew(_ envelope: Envelope, in sql: any SQLDatabase) async throws -> Bool {
         try await sql.raw("""
         INSERT INTO inbox (message_id, message_type, correlation_id, handled_at, replies)
-        VALUES (\(bind: envelope.messageID.uuidString.lowercased()), \(bind: envelope.messageType), \(bind: envelope.correlationID), \(bind: StorageClock.now()), '[]')
+        VALUES (\(bind: envelope.messageID.lowercasedText), \(bind: envelope.messageType), \(bind: envelope.correlationID), \(bind: StorageClock.now()), '[]')
         ON CONFLICT (message_id) DO NOTHING RETURNING message_id
         """).first() != nil
     }

@@ -130,3 +130,27 @@ struct RandomUUIDTests {
         #expect(seen.count == 2_001)
     }
 }
+
+@Suite("UUID text")
+struct UUIDTextTests {
+    @Test("written as Foundation writes it, lowercased; read back in either case")
+    func roundTrip() {
+        for _ in 0..<2_000 {
+            let uuid = UUID.random()
+            #expect(uuid.lowercasedText == uuid.uuidString.lowercased())
+            #expect(UUID(text: uuid.lowercasedText) == uuid)
+            #expect(UUID(text: uuid.uuidString) == uuid)
+        }
+        #expect(UUID(text: "00000000-0000-0000-0000-000000000000")?.lowercasedText == "00000000-0000-0000-0000-000000000000")
+        #expect(UUID(text: "FFFFFFFF-ffff-FFFF-ffff-FFFFFFFFFFFF")?.lowercasedText == "ffffffff-ffff-ffff-ffff-ffffffffffff")
+    }
+
+    @Test("anything but the 8-4-4-4-12 form is refused, like UUID(uuidString:)",
+          arguments: ["", "019af232-b27b-7c3e-9a41-5d2f0e6b8c1", "019af232-b27b-7c3e-9a41-5d2f0e6b8c177", "019af232b27b-7c3e-9a41-5d2f0e6b8c177",
+                      "019af232-b27b-7c3e-9a41_5d2f0e6b8c17", "019af232-b27b-7c3e-9a41-5d2f0e6b8c1g", "{019af232-b27b-7c3e-9a41-5d2f0e6b8c17}",
+                      " 019af232-b27b-7c3e-9a41-5d2f0e6b8c17", "019af232-b27b-7c3e-9a41-5d2f0e6b8c1é"])
+    func refused(_ text: String) {
+        #expect(UUID(text: text) == nil)
+        #expect(UUID(uuidString: text) == nil)
+    }
+}

@@ -42,8 +42,11 @@ struct EngineBenchCommand: AsyncParsableCommand {
         var sagaDocumentBytes: Int
         /// The saga document as the store writes it (`SagaInstance.stateJSON`).
         var sagaWriteMicroseconds: Double
-        /// The same document through `JSONEncoder` (the synthesized conformance).
+        /// The same document through the synthesized conformance and `MessageCoding.encode`
+        /// (`SortedJSONEncoder`, what every message body and stored document goes through).
         var sagaEncodeMicroseconds: Double
+        /// The same through Foundation's `JSONEncoder` with the same settings.
+        var sagaFoundationEncodeMicroseconds: Double
         var sagaDecodeMicroseconds: Double
         var envelopeBuildMicroseconds: Double
         var envelopeReadMicroseconds: Double
@@ -55,7 +58,7 @@ struct EngineBenchCommand: AsyncParsableCommand {
         var table: String {
             TextTable(title: "ensemble bench engine — \(sagas) checkouts in memory", columns: ["measure", "value"], rows: [
                 ["engine", "\(format(sagasPerSecond, 0)) sagas/s, \(format(inputsPerSecond, 0)) inputs/s (\(format(microsecondsPerInput, 2)) µs per input)"],
-                ["saga document (mid-saga, \(sagaDocumentBytes) bytes)", "write \(format(sagaWriteMicroseconds, 1)) µs (JSONEncoder \(format(sagaEncodeMicroseconds, 1)) µs), decode \(format(sagaDecodeMicroseconds, 1)) µs"],
+                ["saga document (mid-saga, \(sagaDocumentBytes) bytes)", "write \(format(sagaWriteMicroseconds, 1)) µs (SortedJSONEncoder \(format(sagaEncodeMicroseconds, 1)) µs, Foundation's JSONEncoder \(format(sagaFoundationEncodeMicroseconds, 1)) µs), decode \(format(sagaDecodeMicroseconds, 1)) µs"],
                 ["envelope (a command)", "build \(format(envelopeBuildMicroseconds, 1)) µs, read from its record \(format(envelopeReadMicroseconds, 1)) µs"],
                 ["timestamp, RFC3339", "write \(format(timestampWriteMicroseconds, 3)) µs, read \(format(timestampReadMicroseconds, 3)) µs"],
                 ["timestamp, Foundation", "write \(format(foundationTimestampWriteMicroseconds, 3)) µs, read \(format(foundationTimestampReadMicroseconds, 3)) µs"],
@@ -106,6 +109,13 @@ struct EngineBenchCommand: AsyncParsableCommand {
         let text = document.stateJSON()
         let write = try Self.time(samples) { _ in _ = document.stateJSON() }
         let encode = try Self.time(samples) { _ in _ = try StorageJSON.encode(document) }
+        let foundation = JSONEncoder()
+        foundation.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        foundation.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.format(date))
+        }
+        let foundationEncode = try Self.time(samples) { _ in _ = try foundation.encode(document) }
         let decode = try Self.time(samples) { _ in _ = try MessageCoding.decode(SagaInstance.self, from: Data(text.utf8)) }
         let command = ScheduleShipment(orderID: "o0", shipTo: request.shipTo)
         let build = try Self.time(samples) { _ in _ = try Envelope(command, correlationID: "o0", causationID: UUID(), replyTo: "orchestrator.replies") }
@@ -124,7 +134,7 @@ struct EngineBenchCommand: AsyncParsableCommand {
             inputsPerSecond: Double(inputs) / seconds,
             microsecondsPerInput: seconds * 1e6 / Double(inputs),
             sagaDocumentBytes: text.utf8.count,
-            sagaWriteMicroseconds: write, sagaEncodeMicroseconds: encode, sagaDecodeMicroseconds: decode,
+            sagaWriteMicroseconds: write, sagaEncodeMicroseconds: encode, sagaFoundationEncodeMicroseconds: foundationEncode, sagaDecodeMicroseconds: decode,
             envelopeBuildMicroseconds: build, envelopeReadMicroseconds: read,
             timestampWriteMicroseconds: try Self.time(samples) { _ = RFC3339.format(instants[$0 % 1000]) },
             timestampReadMicroseconds: try Self.time(samples) { _ = RFC3339.parse(stamps[$0 % 1000]) },

@@ -183,7 +183,7 @@ public struct MessageConsumer: Service {
             return .deadLetter(error, messageType: messageType ?? "unknown", logger: nil)
         }
         var logger = logger
-        logger[metadataKey: LogKey.messageID] = "\(envelope.messageID.uuidString.lowercased())"
+        logger[metadataKey: LogKey.messageID] = "\(envelope.messageID.lowercasedText)"
         logger[metadataKey: LogKey.messageType] = "\(envelope.messageType)"
         logger[metadataKey: LogKey.orderID] = "\(envelope.correlationID)"
         if let (trace, span) = Envelope.traceIDs(of: envelope.traceparent) {

@@ -129,13 +129,13 @@ public struct Envelope: Sendable, Hashable {
     /// The envelope's headers as text, in the order they are sent.
     public var headerPairs: [(name: String, value: String)] {
         var pairs = [
-            (EnvelopeHeader.messageID, messageID.uuidString.lowercased()),
+            (EnvelopeHeader.messageID, messageID.lowercasedText),
             (EnvelopeHeader.messageType, messageType),
             (EnvelopeHeader.correlationID, correlationID),
             (EnvelopeHeader.occurredAt, MessageCoding.timestamp(occurredAt)),
         ]
         pairs.reserveCapacity(8)
-        if let causationID { pairs.append((EnvelopeHeader.causationID, causationID.uuidString.lowercased())) }
+        if let causationID { pairs.append((EnvelopeHeader.causationID, causationID.lowercasedText)) }
         if let replyTo { pairs.append((EnvelopeHeader.replyTo, replyTo)) }
         if let traceparent { pairs.append((EnvelopeHeader.traceparent, traceparent)) }
         if let flow { pairs.append((EnvelopeHeader.flow, flow)) }
@@ -157,7 +157,7 @@ public struct Envelope: Sendable, Hashable {
             return value
         }
         func uuid(_ text: String, _ name: String) throws(MessagingError) -> UUID {
-            guard let id = UUID(uuidString: text) else {
+            guard let id = UUID(text: text) else {
                 throw MessagingError(code: .invalidHeader, message: "header '\(name)' is not a UUID: '\(text)'")
             }
             return id

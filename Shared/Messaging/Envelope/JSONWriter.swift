@@ -26,6 +26,8 @@ public struct JSONWriter: Sendable {
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    public var data: Data { Data(bytes) }
+
     public mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
@@ -64,6 +66,22 @@ public struct JSONWriter: Sendable {
     public mutating func number(_ value: Int) {
         separate()
         bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func number(_ value: Int64) {
+        separate()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func number(_ value: UInt64) {
+        separate()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// A number already written as JSON text (a double's shortest form, a decimal).
+    mutating func number(text: String) {
+        separate()
+        bytes.append(contentsOf: text.utf8)
     }
 
     public mutating func number(_ value: Decimal) {

@@ -25,7 +25,7 @@ public enum MessageTrace {
         return try await withSpan(envelope.messageType, context: parent, ofKind: .consumer) { span in
             span.attributes["messaging.system"] = "kafka"
             span.attributes["messaging.consumer.group.name"] = consumer
-            span.attributes["messaging.message.id"] = envelope.messageID.uuidString.lowercased()
+            span.attributes["messaging.message.id"] = envelope.messageID.lowercasedText
             span.attributes["ensemble.order.id"] = envelope.correlationID
             var context = span.context
             context[Key.self] = spanTraceparent(in: context) ?? envelope.traceparent

@@ -25,7 +25,7 @@ public struct Provenance: Sendable, Hashable, Codable {
 
     init(_ envelope: Envelope, source: ServiceName) {
         self.init(
-            source: source.rawValue, messageType: envelope.messageType, messageId: envelope.messageID.uuidString.lowercased(),
+            source: source.rawValue, messageType: envelope.messageType, messageId: envelope.messageID.lowercasedText,
             topic: envelope.origin?.topic, partition: envelope.origin?.partition, offset: envelope.origin?.offset, occurredAt: envelope.occurredAt
         )
     }

@@ -197,7 +197,7 @@ struct Projector: Sendable {
     private func timeline(_ envelope: Envelope, order: String, source: ServiceName, detail: String?, in sql: any SQLDatabase) async throws {
         try await sql.raw("""
         INSERT INTO \(unsafeRaw: tables.timeline) (message_id, order_id, at, source, type, detail)
-        VALUES (\(bind: envelope.messageID.uuidString.lowercased()), \(bind: order), \(bind: StorageClock.format(envelope.occurredAt)),
+        VALUES (\(bind: envelope.messageID.lowercasedText), \(bind: order), \(bind: StorageClock.format(envelope.occurredAt)),
                 \(bind: source.rawValue), \(bind: envelope.messageType), \(bind: detail))
         ON CONFLICT DO NOTHING
         """).run()

@@ -42,7 +42,7 @@ public struct OrderRequest: Sendable, Hashable, Codable {
     /// time-ordered UUID (48 bits of milliseconds, 28 random bits), so the orders of one
     /// moment sit together in every table keyed by order id.
     public static func newOrderID() -> String {
-        "ord_" + UUID.timeOrdered().uuidString.replacingOccurrences(of: "-", with: "").prefix(20).lowercased()
+        "ord_" + UUID.timeOrdered().lowercasedText.replacingOccurrences(of: "-", with: "").prefix(20)
     }
 
     public static let maximumUnitPrice = Money(minorUnits: 9_999_999)

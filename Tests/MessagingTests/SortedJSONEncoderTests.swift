@@ -1,0 +1,122 @@
+import Contracts
+import Foundation
+import Messaging
+import Testing
+
+/// `SortedJSONEncoder` against Foundation's `JSONEncoder` with the settings MessageCoding
+/// used before it: the same bytes, value for value.
+@Suite("Sorted JSON encoder")
+struct SortedJSONEncoderTests {
+    private static func foundation<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(MessageCoding.timestamp(date))
+        }
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static func sorted<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try SortedJSONEncoder.encode(value), as: UTF8.self)
+    }
+
+    private func expectSame<T: Encodable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(try Self.sorted(value) == Self.foundation(value), sourceLocation: sourceLocation)
+    }
+
+    struct Inner: Codable, Equatable {
+        var name: String
+        var tags: [String]
+        var when: Date?
+    }
+
+    enum Kind: String, Codable { case alpha, beta }
+
+    /// Every kind of member, in declaration order far from sorted order.
+    struct Everything: Encodable {
+        var zulu = "last"
+        var shipTo = Inner(name: "a/b \"quoted\" \\ back", tags: ["x", "é", "😀"], when: Date(timeIntervalSince1970: 1_765_000_000.125))
+        var shipping = 2
+        var B = true
+        var _under: Int? = nil
+        var a10 = Int64.min
+        var a9 = UInt64.max
+        var doubles: [Double] = [1.5, 0.1, 1e20, 1e-7, 100, -0.0, 3.14159265358979, 2.5e-300]
+        var floats: [Float] = [0.1, 1.5, 100]
+        var decimal = Decimal(string: "12.30")!
+        var money = Money(minorUnits: 12_345)
+        var data = Data([0, 1, 2, 254, 255])
+        var url = URL(string: "http://example.com/a?b=c")!
+        var kind = Kind.beta
+        var map: [String: Int] = ["b": 2, "a": 1, "B": 3, "a10": 4, "a9": 5]
+        var numbered: [Int: String] = [10: "ten", 9: "nine"]
+        var nested: [[Inner?]] = [[nil, Inner(name: "", tags: [], when: nil)], []]
+        var empty: [String: Int] = [:]
+        var small: Int8 = -8
+        var flags: [Bool] = [true, false]
+    }
+
+    @Test("a value with every kind of member: the same bytes")
+    func everything() throws {
+        try expectSame(Everything())
+        try expectSame([Everything(), Everything()])
+    }
+
+    @Test("strings: every control character, quotes, backslashes, slashes and non-ASCII text as JSONEncoder writes them")
+    func strings() throws {
+        let controls = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) })
+        for text in [controls, "\u{7F}\u{2028}\u{2029}", "a/b", "\"\\", "", "naïve — 東京 😀"] {
+            try expectSame(text)
+            try expectSame(["k": text])
+        }
+    }
+
+    @Test("top-level fragments and optionals")
+    func fragments() throws {
+        try expectSame(42)
+        try expectSame(Optional<Int>.none)
+        try expectSame(true)
+        try expectSame(Date(timeIntervalSince1970: 0))
+        try expectSame([String]())
+    }
+
+    /// Containers an encoder is asked for by hand: nested ones, a key written twice, a super encoder.
+    struct HandWritten: Encodable {
+        enum Keys: String, CodingKey { case outer, list, twice, parent, `super` }
+        enum Inner: String, CodingKey { case y, x }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            var outer = container.nestedContainer(keyedBy: Inner.self, forKey: .outer)
+            try outer.encode(2, forKey: .y)
+            try outer.encode("one", forKey: .x)
+            var list = container.nestedUnkeyedContainer(forKey: .list)
+            try list.encode(1)
+            var inList = list.nestedContainer(keyedBy: Inner.self)
+            try inList.encodeNil(forKey: .x)
+            try list.encode("end")
+            try container.encode("first", forKey: .twice)
+            try container.encode("second", forKey: .twice)
+            try Money(minorUnits: 5).encode(to: container.superEncoder(forKey: .parent))
+            try "base".encode(to: container.superEncoder())
+        }
+    }
+
+    @Test("nested containers, a key written twice (the last value wins) and super encoders")
+    func handWritten() throws {
+        try expectSame(HandWritten())
+        #expect(try Self.sorted(HandWritten()).contains(#""twice":"second""#))
+    }
+
+    @Test("a contract message: the same bytes, and it reads back")
+    func contract() throws {
+        let event = PaymentAuthorized(orderID: "o1", authorizationID: "A-1", amount: 150, processor: .primary)
+        try expectSame(event)
+        #expect(try MessageCoding.decode(PaymentAuthorized.self, from: SortedJSONEncoder.encode(event)) == event)
+    }
+
+    @Test("a number JSON cannot hold is refused", arguments: [Double.nan, .infinity, -.infinity])
+    func nonFinite(_ value: Double) {
+        #expect(throws: EncodingError.self) { try SortedJSONEncoder.encode(["x": value]) }
+    }
+}
