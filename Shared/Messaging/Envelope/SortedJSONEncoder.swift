@@ -100,41 +100,20 @@ private final class ObjectBox {
 
     /// By the keys' UTF-8 bytes; of a key set twice, the last value (as `JSONEncoder` keeps).
     func sortedMembers() -> [(key: String, value: Node)] {
+        func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
         // Already in order (and no key twice) is common: no sort, no copy.
-        var ordered = true
-        for index in members.indices.dropFirst() where Self.compare(members[index - 1].key, members[index].key) >= 0 {
-            ordered = false
-            break
-        }
-        if ordered { return members }
+        if zip(members, members.dropFirst()).allSatisfy({ before($0.key, $1.key) }) { return members }
+        // Stable, so that of equal keys the one written last comes last and is kept.
         let sorted = members.enumerated().sorted { a, b in
-            let order = Self.compare(a.element.key, b.element.key)
-            return order == 0 ? a.offset < b.offset : order < 0
-        }.map(\.element)
+            before(a.element.key, b.element.key) || (a.element.key == b.element.key && a.offset < b.offset)
+        }
         var result: [(key: String, value: Node)] = []
         result.reserveCapacity(sorted.count)
-        for member in sorted {
-            if let last = result.last, last.key == member.key {
-                result[result.count - 1] = member
-            } else {
-                result.append(member)
-            }
+        for (_, member) in sorted {
+            if result.last?.key == member.key { result.removeLast() }
+            result.append(member)
         }
         return result
-    }
-
-    private static func compare(_ a: String, _ b: String) -> Int {
-        var left = a.utf8.makeIterator()
-        var right = b.utf8.makeIterator()
-        while true {
-            switch (left.next(), right.next()) {
-            case (nil, nil): return 0
-            case (nil, _): return -1
-            case (_, nil): return 1
-            case let (x?, y?) where x != y: return x < y ? -1 : 1
-            default: continue
-            }
-        }
     }
 }
 
@@ -204,13 +183,13 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     }
 }
 
-private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
-    let box: ArrayBox
-    var codingPath: [any CodingKey] { [] }
-    var count: Int { box.items.count }
+/// The scalar `encode` overloads of the unkeyed and single-value containers, which differ
+/// only in where a value goes (`put`).
+private protocol NodeSink {
+    func put(_ node: Node)
+}
 
-    private func put(_ node: Node) { box.items.append(node) }
-
+extension NodeSink {
     mutating func encodeNil() { put(.null) }
     mutating func encode(_ value: Bool) { put(.bool(value)) }
     mutating func encode(_ value: String) { put(.string(value)) }
@@ -227,6 +206,14 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt32) { put(.uint(UInt64(value))) }
     mutating func encode(_ value: UInt64) { put(.uint(value)) }
     mutating func encode<T: Encodable>(_ value: T) throws { put(try .of(value)) }
+}
+
+private struct UnkeyedNodeContainer: UnkeyedEncodingContainer, NodeSink {
+    let box: ArrayBox
+    var codingPath: [any CodingKey] { [] }
+    var count: Int { box.items.count }
+
+    func put(_ node: Node) { box.items.append(node) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let nested = ObjectBox()
@@ -247,26 +234,9 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
     }
 }
 
-private struct SingleNodeContainer: SingleValueEncodingContainer {
+private struct SingleNodeContainer: SingleValueEncodingContainer, NodeSink {
     let encoder: NodeEncoder
     var codingPath: [any CodingKey] { [] }
 
-    private func put(_ node: Node) { encoder.node = node }
-
-    mutating func encodeNil() { put(.null) }
-    mutating func encode(_ value: Bool) { put(.bool(value)) }
-    mutating func encode(_ value: String) { put(.string(value)) }
-    mutating func encode(_ value: Double) throws { put(try .of(value)) }
-    mutating func encode(_ value: Float) throws { put(try .of(value)) }
-    mutating func encode(_ value: Int) { put(.int(Int64(value))) }
-    mutating func encode(_ value: Int8) { put(.int(Int64(value))) }
-    mutating func encode(_ value: Int16) { put(.int(Int64(value))) }
-    mutating func encode(_ value: Int32) { put(.int(Int64(value))) }
-    mutating func encode(_ value: Int64) { put(.int(value)) }
-    mutating func encode(_ value: UInt) { put(.uint(UInt64(value))) }
-    mutating func encode(_ value: UInt8) { put(.uint(UInt64(value))) }
-    mutating func encode(_ value: UInt16) { put(.uint(UInt64(value))) }
-    mutating func encode(_ value: UInt32) { put(.uint(UInt64(value))) }
-    mutating func encode(_ value: UInt64) { put(.uint(value)) }
-    mutating func encode<T: Encodable>(_ value: T) throws { put(try .of(value)) }
+    func put(_ node: Node) { encoder.node = node }
 }

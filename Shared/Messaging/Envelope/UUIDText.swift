@@ -32,9 +32,8 @@ extension UUID {
     /// Parses the canonical text (`8-4-4-4-12` hex digits, either case); `nil` for anything
     /// else. The same forms `UUID(uuidString:)` takes, without `sscanf`.
     public init?(text: some StringProtocol) {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        var high: UInt8?
+        // The 32 digits into two 64-bit halves: no buffer to allocate.
+        var halves: (UInt64, UInt64) = (0, 0)
         var count = 0
         for unit in text.utf8 {
             defer { count += 1 }
@@ -42,24 +41,21 @@ extension UUID {
                 guard unit == UInt8(ascii: "-") else { return nil }
                 continue
             }
-            let nibble: UInt8
+            let nibble: UInt64
             switch unit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = unit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = unit - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = unit - UInt8(ascii: "A") + 10
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = UInt64(unit - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = UInt64(unit - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = UInt64(unit - UInt8(ascii: "A") + 10)
             default: return nil
             }
-            if let first = high {
-                bytes.append(first << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
+            if count < 18 { halves.0 = halves.0 << 4 | nibble } else { halves.1 = halves.1 << 4 | nibble }
         }
-        guard count == 36, bytes.count == 16 else { return nil }
+        guard count == 36 else { return nil }
+        let (high, low) = halves
+        func byte(_ half: UInt64, _ index: Int) -> UInt8 { UInt8(truncatingIfNeeded: half >> (56 - 8 * index)) }
         self.init(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            byte(high, 0), byte(high, 1), byte(high, 2), byte(high, 3), byte(high, 4), byte(high, 5), byte(high, 6), byte(high, 7),
+            byte(low, 0), byte(low, 1), byte(low, 2), byte(low, 3), byte(low, 4), byte(low, 5), byte(low, 6), byte(low, 7)
         ))
     }
 }
