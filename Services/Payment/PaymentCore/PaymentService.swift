@@ -75,12 +75,19 @@ public struct PaymentService: Participant {
         case outage(String)
     }
 
+    /// What an authorization works out before its transaction: the card's number (opened
+    /// once: opening a sealed card is an X25519 key agreement) and the processor's answer.
+    struct Authorization: Sendable {
+        let number: String
+        let answer: ProcessorAnswer
+    }
+
     public func commands(_ context: ParticipantContext, router: inout MessageRouter) {
         let processors = self.processors
         let defaultLimit = self.defaultLimit
         let database = context.database
         let vault = self.vault
-        context.handle(AuthorizePayment.self, in: &router, prepare: { command, _ -> ProcessorAnswer? in
+        context.handle(AuthorizePayment.self, in: &router, prepare: { command, _ -> Authorization? in
             let number = try Self.number(command.card, vault: vault, order: command.orderID)
             if let problem = PaymentRules.problem(amount: command.amount, cardNumber: number) {
                 throw CommandRefused.invalid("order \(command.orderID): \(problem)")
@@ -88,15 +95,18 @@ public struct PaymentService: Participant {
             let (existing, limit) = try await database.read { sql in
                 (try await PaymentStore.payment(order: command.orderID, in: sql), try await PaymentStore.limit(customer: command.customerID, in: sql))
             }
-            if let existing, existing.status == .authorized || existing.status == .captured { return .notNeeded }
-            if PaymentRules.declineReason(amount: command.amount, cardNumber: number, limit: limit ?? defaultLimit) != nil { return .notNeeded }
-            switch await processors.authorize(command.processor, orderID: command.orderID, amount: command.amount) {
-            case .success(let id): return .authorized(id)
-            case .failure(let outage): return .outage(outage.reason)
+            if let existing, existing.status == .authorized || existing.status == .captured { return Authorization(number: number, answer: .notNeeded) }
+            if PaymentRules.declineReason(amount: command.amount, cardNumber: number, limit: limit ?? defaultLimit) != nil {
+                return Authorization(number: number, answer: .notNeeded)
             }
-        }) { command, _, answer, sql in
-            let number = try Self.number(command.card, vault: vault, order: command.orderID)
-            return try await Self.authorize(command, number: number, vault: vault, answer: answer ?? .notNeeded, defaultLimit: defaultLimit, in: sql)
+            switch await processors.authorize(command.processor, orderID: command.orderID, amount: command.amount) {
+            case .success(let id): return Authorization(number: number, answer: .authorized(id))
+            case .failure(let outage): return Authorization(number: number, answer: .outage(outage.reason))
+            }
+        }) { command, _, prepared, sql in
+            // Not prepared when the inbox already held the command: open the card here then.
+            let number = try prepared?.number ?? Self.number(command.card, vault: vault, order: command.orderID)
+            return try await Self.authorize(command, number: number, vault: vault, answer: prepared?.answer ?? .notNeeded, defaultLimit: defaultLimit, in: sql)
         }
         context.handle(CapturePayment.self, in: &router) { command, _, sql in
             guard let captured = try await Self.capture(order: command.orderID, in: sql) else {
@@ -147,6 +157,8 @@ public struct PaymentService: Participant {
         var problem: String?
         /// Processors that failed before `processor` answered, for the ledger.
         var outages: [(PaymentProcessor, String)] = []
+        /// The card's number, opened before the transaction.
+        var number: String?
     }
 
     public func reactions(_ context: ParticipantContext, router: inout MessageRouter) {
@@ -157,29 +169,35 @@ public struct PaymentService: Participant {
         context.react(CustomerVerified.self, in: &router, prepare: { verified, _ -> ChoreographedAnswer? in
             guard let order = verified.order else { return nil }
             let number = try Self.number(order.card, vault: vault, order: order.orderID)
-            if let problem = PaymentRules.problem(amount: order.total, cardNumber: number) {
-                return ChoreographedAnswer(processor: .primary, answer: .notNeeded, problem: problem)
-            }
-            let (withdrawn, existing, limit) = try await database.read { sql in
-                (try await Withdrawals.isWithdrawn(order: order.orderID, in: sql),
-                 try await PaymentStore.payment(order: order.orderID, in: sql),
-                 try await PaymentStore.limit(customer: order.customerID, in: sql))
-            }
-            if withdrawn { return ChoreographedAnswer(processor: .primary, answer: .notNeeded) }
-            if let existing, existing.status == .authorized || existing.status == .captured { return ChoreographedAnswer(processor: existing.processor ?? .primary, answer: .notNeeded) }
-            if PaymentRules.declineReason(amount: order.total, cardNumber: number, limit: limit ?? defaultLimit) != nil {
-                return ChoreographedAnswer(processor: .primary, answer: .notNeeded)
-            }
-            // The fallback stays inside the service: primary first, then backup.
-            var outages: [(PaymentProcessor, String)] = []
-            for processor in [PaymentProcessor.primary, .backup] {
-                switch await processors.authorize(processor, orderID: order.orderID, amount: order.total) {
-                case .success(let id): return ChoreographedAnswer(processor: processor, answer: .authorized(id), outages: outages)
-                case .failure(let failure): outages.append((processor, failure.reason))
+            // The card is opened once, here, and handed to the transaction.
+            func decide() async throws -> ChoreographedAnswer {
+                if let problem = PaymentRules.problem(amount: order.total, cardNumber: number) {
+                    return ChoreographedAnswer(processor: .primary, answer: .notNeeded, problem: problem)
                 }
+                let (withdrawn, existing, limit) = try await database.read { sql in
+                    (try await Withdrawals.isWithdrawn(order: order.orderID, in: sql),
+                     try await PaymentStore.payment(order: order.orderID, in: sql),
+                     try await PaymentStore.limit(customer: order.customerID, in: sql))
+                }
+                if withdrawn { return ChoreographedAnswer(processor: .primary, answer: .notNeeded) }
+                if let existing, existing.status == .authorized || existing.status == .captured { return ChoreographedAnswer(processor: existing.processor ?? .primary, answer: .notNeeded) }
+                if PaymentRules.declineReason(amount: order.total, cardNumber: number, limit: limit ?? defaultLimit) != nil {
+                    return ChoreographedAnswer(processor: .primary, answer: .notNeeded)
+                }
+                // The fallback stays inside the service: primary first, then backup.
+                var outages: [(PaymentProcessor, String)] = []
+                for processor in [PaymentProcessor.primary, .backup] {
+                    switch await processors.authorize(processor, orderID: order.orderID, amount: order.total) {
+                    case .success(let id): return ChoreographedAnswer(processor: processor, answer: .authorized(id), outages: outages)
+                    case .failure(let failure): outages.append((processor, failure.reason))
+                    }
+                }
+                let reason = outages.map { "\($0.0.rawValue): \($0.1)" }.joined(separator: "; ")
+                return ChoreographedAnswer(processor: .backup, answer: .outage(reason), outages: Array(outages.dropLast()))
             }
-            let reason = outages.map { "\($0.0.rawValue): \($0.1)" }.joined(separator: "; ")
-            return ChoreographedAnswer(processor: .backup, answer: .outage(reason), outages: Array(outages.dropLast()))
+            var answer = try await decide()
+            answer.number = number
+            return answer
         }) { verified, _, prepared, sql in
             guard let order = verified.order else { throw MessageRejection("a choreographed customer-verified event carries the order") }
             let prepared = prepared ?? ChoreographedAnswer(processor: .primary, answer: .notNeeded)
@@ -187,7 +205,7 @@ public struct PaymentService: Participant {
                 orderID: order.orderID, customerID: order.customerID, amount: order.total, card: order.card,
                 processor: prepared.processor, billingName: order.billingName, billingPhone: order.billingPhone
             )
-            let number = try Self.number(order.card, vault: vault, order: order.orderID)
+            let number = try prepared.number ?? Self.number(order.card, vault: vault, order: order.orderID)
             if let problem = prepared.problem {
                 try await PaymentStore.save(.init(orderID: order.orderID, customerID: order.customerID, amount: order.total, status: .declined, processor: nil), in: sql)
                 try await PaymentStore.record(order: order.orderID, "decline", amount: order.total, processor: nil, detail: problem, in: sql)
