@@ -119,4 +119,33 @@ struct SortedJSONEncoderTests {
     func nonFinite(_ value: Double) {
         #expect(throws: EncodingError.self) { try SortedJSONEncoder.encode(["x": value]) }
     }
+
+    /// What saga data holds: money, text, counts, lists of records, dates, flags, nested objects.
+    struct Facts: Encodable {
+        var total = Money(minorUnits: 12_550)
+        var lines = [Inner(name: "SKU-1", tags: ["a", "b"], when: nil), Inner(name: "SKU-2", tags: [], when: Date(timeIntervalSince1970: 1_765_000_000.5))]
+        var count = 3
+        var big = UInt64.max
+        var negative = Int64.min
+        var ratios: [Double] = [1.5, 0.1, 100, -0.0, 1e20, 3.14159265358979]
+        var decimal = Decimal(string: "-0.000123")!
+        var premium = true
+        var nothing: String? = nil
+        var explicitNull: Int?? = .some(nil)
+        var kind = Kind.alpha
+        var map: [String: [Int]] = ["z": [1], "a": []]
+        var note = "line\nbreak \"quoted\" ünïcode"
+    }
+
+    @Test("JSONValue(encoding:) gives what the value's JSON text reads back as")
+    func jsonValue() throws {
+        func throughText<T: Encodable>(_ value: T) throws -> JSONValue {
+            try MessageCoding.decode(JSONValue.self, from: Self.foundation(value).data(using: .utf8)!)
+        }
+        try #expect(JSONValue(encoding: Facts()) == throughText(Facts()))
+        try #expect(JSONValue(encoding: HandWritten()) == throughText(HandWritten()))
+        try #expect(JSONValue(encoding: [Facts(), Facts()]) == throughText([Facts(), Facts()]))
+        try #expect(JSONValue(encoding: "text") == .string("text"))
+        try #expect(JSONValue(encoding: Money(minorUnits: 5)) == throughText(Money(minorUnits: 5)))
+    }
 }

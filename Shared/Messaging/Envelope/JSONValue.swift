@@ -85,9 +85,9 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         return nil
     }
 
-    /// Converts any `Encodable` value (through JSON).
+    /// Converts any `Encodable` value: what its JSON text reads back as.
     public init(encoding value: some Encodable) throws {
-        self = try MessageCoding.decode(JSONValue.self, from: MessageCoding.encode(value))
+        self = try SortedJSONEncoder.jsonValue(value)
     }
 
     /// Decodes the value as `T` (through JSON).

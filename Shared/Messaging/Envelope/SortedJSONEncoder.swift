@@ -240,3 +240,35 @@ private struct SingleNodeContainer: SingleValueEncodingContainer, NodeSink {
 
     func put(_ node: Node) { encoder.node = node }
 }
+
+extension SortedJSONEncoder {
+    /// `value` as a `JSONValue` tree, as reading its JSON text back would give it, without
+    /// writing and parsing the text (saga data takes every reply's answer this way).
+    static func jsonValue<T: Encodable>(_ value: T) throws -> JSONValue {
+        try Node.of(value).jsonValue()
+    }
+}
+
+extension Node {
+    func jsonValue() throws -> JSONValue {
+        switch self {
+        case .null: return .null
+        case .bool(let value): return .bool(value)
+        case .int(let value): return .number(Decimal(value))
+        case .uint(let value): return .number(Decimal(value))
+        case .number(let text):
+            guard let decimal = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
+                throw EncodingError.invalidValue(text, .init(codingPath: [], debugDescription: "\(text) is not a number JSONValue can hold"))
+            }
+            return .number(decimal)
+        case .string(let value): return .string(value)
+        case .array(let box): return .array(try box.items.map { try $0.jsonValue() })
+        case .object(let box):
+            var object: [String: JSONValue] = [:]
+            object.reserveCapacity(box.members.count)
+            for (key, value) in box.members { object[key] = try value.jsonValue() }
+            return .object(object)
+        case .pending(let encoder): return try (encoder.node ?? .object(ObjectBox())).jsonValue()
+        }
+    }
+}
