@@ -148,4 +148,61 @@ struct SortedJSONEncoderTests {
         try #expect(JSONValue(encoding: "text") == .string("text"))
         try #expect(JSONValue(encoding: Money(minorUnits: 5)) == throughText(Money(minorUnits: 5)))
     }
+
+    struct Record: Codable, Equatable {
+        var total: Money
+        var lines: [Inner]
+        var count: Int
+        var big: UInt64
+        var small: Int8
+        var ratios: [Double]
+        var ratio: Float
+        var decimal: Decimal
+        var premium: Bool
+        var nothing: String?
+        var kind: Kind
+        var map: [String: [Int]]
+        var at: Date
+        var raw: JSONValue
+    }
+
+    @Test("JSONValue.decode gives what decoding the value's JSON text gives, and refuses what it refuses")
+    func decodeFromValue() throws {
+        let record = Record(
+            total: Money(minorUnits: 12_550), lines: [Inner(name: "SKU-1", tags: ["a"], when: Date(timeIntervalSince1970: 1_765_000_000.5))],
+            count: -3, big: .max, small: -8, ratios: [1.5, 0.1, 100, 3.14159265358979, 1e20], ratio: 0.1, decimal: Decimal(string: "-0.000123")!,
+            premium: true, nothing: nil, kind: .beta, map: ["z": [1, 2], "a": []], at: Date(timeIntervalSince1970: 1_765_000_000.125),
+            raw: .object(["n": .number(5), "s": .string("x"), "l": .array([.null, .bool(false)])])
+        )
+        let value = try JSONValue(encoding: record)
+        func throughText<T: Decodable>(_ type: T.Type, _ value: JSONValue) throws -> T {
+            try MessageCoding.decode(T.self, from: MessageCoding.encode(value))
+        }
+        let direct = try value.decode(Record.self)
+        #expect(direct == record)
+        #expect(try direct == throughText(Record.self, value))
+        try #expect(value[path: "lines"]?.decode([Inner].self) == throughText([Inner].self, value[path: "lines"]!))
+        try #expect(value[path: "total"]?.decode(Money.self) == Money(minorUnits: 12_550))
+        #expect(try JSONValue.number(7).decode(Int?.self) == 7)
+        #expect(try JSONValue.null.decode(Int?.self) == nil)
+
+        // What the text round trip refuses, so does the direct one.
+        let refused: [(JSONValue, any Decodable.Type)] = [
+            (.number(Decimal(string: "12.5")!), Int.self), (.number(300), UInt8.self), (.number(-1), UInt.self), (.string("12"), Int.self),
+            (.number(1), Bool.self), (.object([:]), Record.self), (.string("yesterday"), Date.self), (.string("12.345"), Money.self),
+            (.array([.number(1)]), [String].self), (.object(["count": .number(1)]), [String: String].self),
+        ]
+        for (value, type) in refused {
+            #expect(throws: (any Error).self, "\(value) as \(type) through text") { try Self.open(type, value, throughText: true) }
+            #expect(throws: (any Error).self, "\(value) as \(type) directly") { try Self.open(type, value, throughText: false) }
+        }
+    }
+
+    private static func open<T: Decodable>(_ type: T.Type, _ value: JSONValue, throughText: Bool) throws {
+        if throughText {
+            _ = try MessageCoding.decode(T.self, from: MessageCoding.encode(value))
+        } else {
+            _ = try value.decode(T.self)
+        }
+    }
 }

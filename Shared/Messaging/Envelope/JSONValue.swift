@@ -90,8 +90,8 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         self = try SortedJSONEncoder.jsonValue(value)
     }
 
-    /// Decodes the value as `T` (through JSON).
+    /// Decodes the value as `T`: what its JSON text would decode to.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try MessageCoding.decode(T.self, from: MessageCoding.encode(self))
+        try JSONValueDecoding.decode(T.self, from: self)
     }
 }
