@@ -14,6 +14,8 @@ public final class InMemoryMessageBus: MessageBus {
         var topics: [String: [KafkaConsumerMessage]] = [:]
         var committed: [String: [String: Int64]] = [:]
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        /// Counts publishes, so a consumer can tell whether one happened since it looked.
+        var published: UInt64 = 0
         var failingPublishes = 0
     }
 
@@ -33,6 +35,7 @@ public final class InMemoryMessageBus: MessageBus {
                 key: record.key, value: record.value, headers: record.headers, timestamp: Date()
             ))
             state.topics[record.topic] = log
+            state.published &+= 1
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
@@ -50,9 +53,9 @@ public final class InMemoryMessageBus: MessageBus {
         let group = subscription.groupID
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let batch = self.nextRecords(group: group, topics: topics, limit: max(1, maxBatch))
+                let (batch, seen) = self.nextRecords(group: group, topics: topics, limit: max(1, maxBatch))
                 if batch.isEmpty {
-                    await self.waitForPublish()
+                    await self.waitForPublish(after: seen)
                     continue
                 }
                 try await handler(batch)
@@ -99,8 +102,8 @@ public final class InMemoryMessageBus: MessageBus {
     // MARK: - Private
 
     /// Up to `limit` uncommitted records, oldest first across the subscribed topics, like a
-    /// single-partition consumer would see them.
-    private func nextRecords(group: String, topics: [String], limit: Int) -> [KafkaConsumerMessage] {
+    /// single-partition consumer would see them, and the publish count they were read at.
+    private func nextRecords(group: String, topics: [String], limit: Int) -> ([KafkaConsumerMessage], seen: UInt64) {
         state.withLock { state in
             var next = Dictionary(topics.map { ($0, Int(state.committed[group]?[$0] ?? 0)) }, uniquingKeysWith: { first, _ in first })
             var batch: [KafkaConsumerMessage] = []
@@ -115,17 +118,19 @@ public final class InMemoryMessageBus: MessageBus {
                 batch.append(best)
                 next[best.topic]! += 1
             }
-            return batch
+            return (batch, state.published)
         }
     }
 
-    private func waitForPublish() async {
+    /// Waits for a publish after the `seen`-th one (at once when it already happened).
+    private func waitForPublish(after seen: UInt64) async {
         let id = UUID()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    // A publish or cancellation may have happened since `nextRecord` looked.
-                    if Task.isCancelled { return true }
+                    // A publish or cancellation may have happened since `nextRecords` looked:
+                    // a publish in that gap finds no waiter to resume, so it is checked here.
+                    if Task.isCancelled || state.published != seen { return true }
                     state.waiters[id] = continuation
                     return false
                 }

@@ -54,6 +54,36 @@ struct InMemoryMessageBusTests {
         #expect(seen.withLock { $0 } == 1)
     }
 
+    /// A publish that lands after the consumer found nothing and before it waits must
+    /// still wake it (once it did not, and a participant test waited 20 s for a reply).
+    /// Each record is published the moment the previous one was handled, racing the
+    /// consumer's next look, many times over.
+    @Test("a record published while the consumer turns from looking to waiting is delivered")
+    func publishRacingTheWait() async throws {
+        let bus = InMemoryMessageBus()
+        let handled = Locked(0)
+        let rounds = 2_000
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await bus.consume(Subscription(groupID: "g", topics: ["t"])) { _ in handled.withLock { $0 += 1 } }
+            }
+            for round in 1...rounds {
+                try await bus.publish(KafkaProducerMessage(topic: "t", key: "k", value: Data()))
+                let deadline = ContinuousClock.now + .seconds(5)
+                while handled.withLock({ $0 }) < round {
+                    guard ContinuousClock.now < deadline else {
+                        Issue.record("record \(round) of \(rounds) was not delivered within 5 s")
+                        group.cancelAll()
+                        return
+                    }
+                    await Task.yield()
+                }
+            }
+            group.cancelAll()
+        }
+        #expect(handled.withLock { $0 } == rounds)
+    }
+
     @Test("a handler error stops consumption and leaves the record uncommitted")
     func handlerErrorStops() async throws {
         struct Boom: Error {}
