@@ -30,6 +30,10 @@ public protocol Database: Sendable {
     /// `body` as it is.
     func batch<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
 
+    /// Whether `batch` is one database transaction (SQLite). Only then may work for a whole
+    /// batch be written once at its end and still commit with every record of it.
+    var groupsCommits: Bool { get }
+
     /// Runs `action` once what this task wrote so far is committed: at once outside a
     /// `batch`, after the batch's commit inside one (and never if that commit fails). For
     /// waking whoever reads the committed state: the outbox relay, timers.
@@ -42,6 +46,8 @@ extension Database {
     public func batch<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         try await body()
     }
+
+    public var groupsCommits: Bool { false }
 
     public func afterCommit(_ action: @escaping @Sendable () -> Void) {
         action()

@@ -109,6 +109,36 @@ struct ProjectionTests {
         #expect(try await store.profileJSON("bob") == expected)
     }
 
+    @Test("in a group commit, positions, freshness and dirty marks are written once at its end: the same tables as one event at a time, redeliveries skipped")
+    func groupCommitted() async throws {
+        let log = try bobsOrder()
+        let reference = try await freshStore()
+        for envelope in log.envelopes { try await reference.apply(envelope) }
+
+        let store = try await freshStore()
+        let envelopes = log.envelopes
+        let (first, rest) = (Array(envelopes.prefix(4)), Array(envelopes.dropFirst(4)))
+        // Two batches; the second one also gets two records of the first again (a redelivery).
+        for part in [first, Array(first.suffix(2)) + rest + [rest[0]]] {
+            try await store.database.batch {
+                try await store.collecting {
+                    for envelope in part { try await store.apply(envelope) }
+                }
+            }
+        }
+        let dirty = try await store.database.read { sql in
+            try await sql.raw("SELECT customer_id FROM \(unsafeRaw: ProjectionTables.live.dirty)").all().map { try $0.decode(column: "customer_id", as: String.self) }
+        }
+        #expect(dirty == ["bob"])
+        #expect(try await store.positions() == (try await reference.positions()))
+        let sources = try await store.sources().mapValues { "\($0.lastEventAt) \($0.events)" }
+        #expect(sources == (try await reference.sources().mapValues { "\($0.lastEventAt) \($0.events)" }))
+        _ = try await reference.refreshDirty()
+        _ = try await store.refreshDirty()
+        #expect(try await store.profileJSON("bob") == (try await reference.profileJSON("bob")))
+        #expect(try await store.orderView("o1")?.timeline.count == 7)
+    }
+
     @Test("an event published twice (two offsets) is applied idempotently")
     func republished() async throws {
         let log = try bobsOrder()

@@ -103,12 +103,23 @@ public struct AggregatorService: HostedService {
 
         let refresher = ProfileRefresher(store: store, stream: stream, lag: lag, logger: host.logger)
         var router = MessageRouter()
+        let database = host.database
         for type in Projector.sources.keys {
             router.on(messageType: type) { envelope in
-                if try await store.apply(envelope) { refresher.applied(occurredAt: envelope.occurredAt) }
+                guard try await store.apply(envelope) else { return }
+                let occurredAt = envelope.occurredAt
+                database.afterCommit { refresher.applied(occurredAt: occurredAt) }
             }
         }
-        host.consume(Subscription(groupID: host.topics.group("ensemble-aggregator"), topics: topics), router: router)
+        // In a group commit, each partition's position, the sources' freshness and the
+        // dirty marks are written once per batch instead of once per event.
+        var collect: MessageConsumer.BatchScope?
+        if database.groupsCommits {
+            collect = { (body: @Sendable () async throws -> MessageConsumer.BatchStop?) async throws -> MessageConsumer.BatchStop? in
+                try await store.collecting(body)
+            }
+        }
+        host.consume(Subscription(groupID: host.topics.group("ensemble-aggregator"), topics: topics), router: router, insideBatch: collect)
         host.add(refresher)
 
         let kafka = host.configuration.kafka

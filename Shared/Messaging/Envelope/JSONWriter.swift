@@ -138,11 +138,15 @@ public struct JSONWriter: Sendable {
     /// characters (`\b \f \n \r \t` by name, others as `\u00XX`), every other byte as it is.
     private mutating func quote(_ string: String) {
         bytes.append(UInt8(ascii: "\""))
-        let utf8 = string.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: utf8)
-        } else {
-            for byte in utf8 {
+        // Nearly every string needs no escape: one pass over its contiguous UTF-8 decides,
+        // and it is copied whole (a native string always has contiguous storage).
+        let copied = string.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+            for byte in buffer where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if copied != true {
+            for byte in string.utf8 {
                 switch byte {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
                 case 0x0A: bytes.append(contentsOf: #"\n"#.utf8)

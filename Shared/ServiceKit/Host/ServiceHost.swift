@@ -110,11 +110,14 @@ public final class ServiceHost {
 
     /// Adds a consumer of `subscription`: `/health/ready` waits for it to own partitions
     /// and reports a partition it holds. `onReady` runs once it owns partitions.
+    /// `insideBatch`, when given, runs inside each group commit around its records (to
+    /// write what the whole batch changed once, at its end).
     @discardableResult
     public func consume(
         _ subscription: Subscription,
         router: MessageRouter,
         name consumerName: String? = nil,
+        insideBatch: MessageConsumer.BatchScope? = nil,
         onReady: @escaping @Sendable () -> Void = {}
     ) -> MessageConsumer {
         let check = "consumer \(subscription.groupID)"
@@ -124,7 +127,10 @@ public final class ServiceHost {
         // crash is injected after a command's commit: that fault needs each command's own.
         let database = self.database
         let groupCommit: MessageConsumer.BatchScope = { (body: @Sendable () async throws -> MessageConsumer.BatchStop?) async throws -> MessageConsumer.BatchStop? in
-            try await database.batch(body)
+            if let insideBatch {
+                return try await database.batch { try await insideBatch(body) }
+            }
+            return try await database.batch(body)
         }
         let batchScope = settings.faults.crashAfter == nil ? groupCommit : nil
         let consumer = MessageConsumer(

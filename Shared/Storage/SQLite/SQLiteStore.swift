@@ -16,6 +16,7 @@ import SQLiteKit
 /// makes every commit wait for the disk).
 public final class SQLiteStore: Database {
     public let dialect = DatabaseDialect.sqlite
+    public let groupsCommits = true
     public let path: String
     private let connection: SQLiteHandle
     private let sql: any SQLDatabase

@@ -10,21 +10,31 @@ import Storage
 struct ProfileBuilder: Sendable {
     let tables: ProjectionTables
     let rules: MergeRules
+    /// Addresses and provenances decoded in earlier refreshes (the live projection keeps
+    /// one across refreshes: a customer's recent orders are read again on every refresh).
+    var decoded = DecodedColumns()
+
+    /// Decoded JSON columns, by their text.
+    final class DecodedColumns: Sendable {
+        let addresses = DocumentCache<Address>()
+        let provenances = DocumentCache<Provenance>()
+    }
     /// The lists (orders, addresses, billing, shipments) hold the most recent this many;
     /// counts and money cover every order.
     static let recent = 50
 
-    /// Recomputes and stores the profiles of `customers`; returns the new documents of
-    /// those that exist (a customer with neither profile data nor orders has none).
-    func refresh(_ customers: Set<String>, in sql: any SQLDatabase) async throws -> [String: CustomerProfile] {
-        var result: [String: CustomerProfile] = [:]
+    /// Recomputes and stores the profiles of `customers`; returns the new documents (JSON,
+    /// as stored) of those that exist (a customer with neither profile data nor orders has none).
+    func refresh(_ customers: Set<String>, in sql: any SQLDatabase) async throws -> [String: String] {
+        var result: [String: String] = [:]
         for id in customers.sorted() {
             guard let profile = try await build(id, in: sql) else { continue }
+            let document = try StorageJSON.encode(profile)
             try await sql.raw("""
-            INSERT INTO \(unsafeRaw: tables.profiles) (customer_id, tier, document) VALUES (\(bind: id), \(bind: profile.tier?.value), \(bind: try StorageJSON.encode(profile)))
+            INSERT INTO \(unsafeRaw: tables.profiles) (customer_id, tier, document) VALUES (\(bind: id), \(bind: profile.tier?.value), \(bind: document))
             ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier, document = excluded.document
             """).run()
-            result[id] = profile
+            result[id] = document
         }
         return result
     }
@@ -40,7 +50,7 @@ struct ProfileBuilder: Sendable {
     func build(_ id: String, in sql: any SQLDatabase) async throws -> CustomerProfile? {
         let customerRow = try await sql.raw("SELECT document, prov FROM \(unsafeRaw: tables.customers) WHERE customer_id = \(bind: id)").first()
         let customer = try customerRow.map { try $0.decodeJSON(column: "document", as: Customer.self) }
-        let customerProv = try customerRow.map { try $0.decodeJSON(column: "prov", as: Provenance.self) }
+        let customerProv = try customerRow.flatMap { try $0.decodeJSONIfPresent(column: "prov", as: Provenance.self, cache: decoded.provenances) }
 
         let orderRows = try await sql.raw("""
         SELECT o.order_id, o.status, o.total_minor, o.mode, o.ship_to, o.placed_at, o.placed_prov, o.finished_at, o.status_at,
@@ -72,7 +82,8 @@ struct ProfileBuilder: Sendable {
             WHERE o.customer_id = \(bind: id) AND p.\(unsafeRaw: column) IS NOT NULL AND p.prov IS NOT NULL
             ORDER BY p.authorized_at DESC, p.order_id LIMIT 1
             """).first() else { return nil }
-            return (try row.decode(column: "value", as: String.self), try row.decodeJSON(column: "prov", as: Provenance.self))
+            guard let prov = try row.decodeJSONIfPresent(column: "prov", as: Provenance.self, cache: decoded.provenances) else { return nil }
+            return (try row.decode(column: "value", as: String.self), prov)
         }
 
         var orders: [CustomerProfile.OrderEntry] = []
@@ -105,8 +116,8 @@ struct ProfileBuilder: Sendable {
                 orderId: orderID, status: status, total: try row.decode(column: "total_minor", as: Int64?.self).map(Money.init(minorUnits:)),
                 placedAt: placedAt, finishedAt: finishedAt, mode: try row.decode(column: "mode", as: String?.self)
             ))
-            if let shipTo = try row.decodeJSONIfPresent(column: "ship_to", as: Address.self),
-               let prov = try row.decodeJSONIfPresent(column: "placed_prov", as: Provenance.self) {
+            if let shipTo = try row.decodeJSONIfPresent(column: "ship_to", as: Address.self, cache: decoded.addresses),
+               let prov = try row.decodeJSONIfPresent(column: "placed_prov", as: Provenance.self, cache: decoded.provenances) {
                 addresses.append(.init(kind: "order", address: shipTo, orderId: orderID, source: prov))
                 if orderAddress == nil { orderAddress = (shipTo, prov) }
             }

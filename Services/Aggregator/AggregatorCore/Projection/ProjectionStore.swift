@@ -3,24 +3,52 @@ import Foundation
 import Messaging
 import SQLKit
 import Storage
+import Synchronization
 
 /// The projections in the aggregator's database: applying events (with each partition's
 /// position in the same transaction) and reading the views.
 struct ProjectionStore: Sendable {
     let database: any Database
     let rules: MergeRules
+    /// What the profile refresher decoded before (shared by every copy of the store).
+    private let decoded = ProfileBuilder.DecodedColumns()
 
     var tables: ProjectionTables { .live }
 
     /// Applies one consumed event: skipped if its partition's stored position is past it
     /// (a redelivery); otherwise the facts, the position, the source's freshness, and the
     /// affected customers marked for the profile refresher change in one transaction.
+    /// Inside `collecting` (a group commit) the last three are gathered and written once
+    /// for the whole batch, at its end, in the same database transaction.
     /// Returns whether the event was new.
     @discardableResult
     func apply(_ envelope: Envelope) async throws -> Bool {
-        try await database.transaction { sql in
-            try await Self.apply([envelope], tables: .live, rules: rules, refreshProfiles: false, markDirty: true, in: sql).applied > 0
+        if let batch = ProjectionBatch.current {
+            let known = batch.positions
+            let effects = try await database.transaction { sql in
+                try await Self.facts([envelope], tables: .live, known: known, in: sql)
+            }
+            batch.add(effects)
+            return effects.applied > 0
         }
+        return try await database.transaction { sql in
+            let effects = try await Self.facts([envelope], tables: .live, in: sql)
+            try await Self.write(effects, tables: .live, markDirty: true, in: sql)
+            return effects.applied > 0
+        }
+    }
+
+    /// Runs `body` (a group commit's records) gathering what its events change beyond their
+    /// facts, and writes that once when `body` returns, inside the same group commit. Only
+    /// for a database whose batch is one transaction (`Database.groupsCommits`).
+    func collecting<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        let batch = ProjectionBatch()
+        let result = try await ProjectionBatch.$current.withValue(batch) { try await body() }
+        let effects = batch.effects
+        if !effects.isEmpty {
+            try await database.transaction { sql in try await Self.write(effects, tables: .live, markDirty: true, in: sql) }
+        }
+        return result
     }
 
     /// Recomputes up to `limit` marked profiles in one transaction; returns their documents.
@@ -29,60 +57,67 @@ struct ProjectionStore: Sendable {
             let ids = try await sql.raw("SELECT customer_id FROM \(unsafeRaw: tables.dirty) ORDER BY customer_id LIMIT \(bind: limit)").all()
                 .map { try $0.decode(column: "customer_id", as: String.self) }
             guard !ids.isEmpty else { return [:] }
-            let profiles = try await ProfileBuilder(tables: tables, rules: rules).refresh(Set(ids), in: sql)
+            let documents = try await ProfileBuilder(tables: tables, rules: rules, decoded: decoded).refresh(Set(ids), in: sql)
             for id in ids { try await sql.raw("DELETE FROM \(unsafeRaw: tables.dirty) WHERE customer_id = \(bind: id)").run() }
-            return try profiles.mapValues { try StorageJSON.encode($0) }
+            return documents
         }
     }
 
-    /// Applies `envelopes` in order to `tables` (in the caller's transaction).
+    /// Applies `envelopes` in order to `tables` (in the caller's transaction); returns how
+    /// many were new. With `markDirty`, the customers they touched are marked for the
+    /// profile refresher (a rebuild computes every profile once at its end instead).
     @discardableResult
-    static func apply(_ envelopes: [Envelope], tables: ProjectionTables, rules: MergeRules, refreshProfiles: Bool, markDirty: Bool = false,
-                      in sql: any SQLDatabase) async throws -> (applied: Int, profiles: [String: CustomerProfile]) {
+    static func apply(_ envelopes: [Envelope], tables: ProjectionTables, markDirty: Bool = false, in sql: any SQLDatabase) async throws -> Int {
+        let effects = try await facts(envelopes, tables: tables, in: sql)
+        try await write(effects, tables: tables, markDirty: markDirty, in: sql)
+        return effects.applied
+    }
+
+    /// Applies the facts of `envelopes` that are past their partition's position (`known`,
+    /// else the stored one); returns the rest of what they change, for `write`.
+    static func facts(_ envelopes: [Envelope], tables: ProjectionTables, known: [PartitionKey: Int64] = [:], in sql: any SQLDatabase) async throws -> ProjectionEffects {
         let projector = Projector(tables: tables)
-        var affected: Set<String> = []
-        var positions: [String: Int64] = [:]
-        var sources: [String: (Date, Int)] = [:]
-        var applied = 0
+        var effects = ProjectionEffects()
         for envelope in envelopes {
             guard let origin = envelope.origin else { continue }
-            let key = "\(origin.topic)\u{1F}\(origin.partition)"
+            let key = PartitionKey(topic: origin.topic, partition: origin.partition)
             let next: Int64
-            if let known = positions[key] {
-                next = known
+            if let position = effects.positions[key] ?? known[key] {
+                next = position
             } else {
                 next = try await sql.raw("SELECT next_offset FROM \(unsafeRaw: tables.positions) WHERE topic = \(bind: origin.topic) AND part = \(bind: origin.partition)")
                     .first()?.decode(column: "next_offset", as: Int64.self) ?? 0
             }
             guard origin.offset >= next else { continue }
-            affected.formUnion(try await projector.apply(envelope, in: sql))
-            applied += 1
-            positions[key] = origin.offset + 1
+            effects.affected.formUnion(try await projector.apply(envelope, in: sql))
+            effects.applied += 1
+            effects.positions[key] = origin.offset + 1
             if let source = Projector.sources[envelope.messageType]?.rawValue {
-                let (latest, count) = sources[source] ?? (envelope.occurredAt, 0)
-                sources[source] = (max(latest, envelope.occurredAt), count + 1)
+                effects.saw(source, at: envelope.occurredAt)
             }
         }
-        for (key, next) in positions {
-            let parts = key.split(separator: "\u{1F}", maxSplits: 1)
+        return effects
+    }
+
+    /// Writes the positions, the sources' freshness and (with `markDirty`) the dirty marks.
+    static func write(_ effects: ProjectionEffects, tables: ProjectionTables, markDirty: Bool, in sql: any SQLDatabase) async throws {
+        for (key, next) in effects.positions {
             try await sql.raw("""
-            INSERT INTO \(unsafeRaw: tables.positions) (topic, part, next_offset) VALUES (\(bind: String(parts[0])), \(bind: Int32(parts[1])!), \(bind: next))
+            INSERT INTO \(unsafeRaw: tables.positions) (topic, part, next_offset) VALUES (\(bind: key.topic), \(bind: key.partition), \(bind: next))
             ON CONFLICT (topic, part) DO UPDATE SET next_offset = excluded.next_offset
             """).run()
         }
-        for (source, (latest, count)) in sources {
+        for (source, seen) in effects.sources {
             try await sql.raw("""
-            INSERT INTO \(unsafeRaw: tables.sources) (source, last_event_at, events) VALUES (\(bind: source), \(bind: StorageClock.format(latest)), \(bind: count))
+            INSERT INTO \(unsafeRaw: tables.sources) (source, last_event_at, events) VALUES (\(bind: source), \(bind: StorageClock.format(seen.latest)), \(bind: seen.count))
             ON CONFLICT (source) DO UPDATE SET events = \(unsafeRaw: tables.sources).events + excluded.events,
                 last_event_at = CASE WHEN excluded.last_event_at > \(unsafeRaw: tables.sources).last_event_at
                     THEN excluded.last_event_at ELSE \(unsafeRaw: tables.sources).last_event_at END
             """).run()
         }
         if markDirty {
-            for id in affected.sorted() { try await sql.raw("INSERT INTO \(unsafeRaw: tables.dirty) (customer_id) VALUES (\(bind: id)) ON CONFLICT DO NOTHING").run() }
+            for id in effects.affected.sorted() { try await sql.raw("INSERT INTO \(unsafeRaw: tables.dirty) (customer_id) VALUES (\(bind: id)) ON CONFLICT DO NOTHING").run() }
         }
-        guard refreshProfiles, !affected.isEmpty else { return (applied, [:]) }
-        return (applied, try await ProfileBuilder(tables: tables, rules: rules).refresh(affected, in: sql))
     }
 
     // MARK: - Reads
@@ -267,5 +302,49 @@ struct ProjectionStore: Sendable {
             guard applied, let customer = try row.decode(column: "customer_id", as: String?.self) else { return applied }
             return try await sql.raw("SELECT 1 AS pending FROM \(unsafeRaw: tables.dirty) WHERE customer_id = \(bind: customer)").first() == nil
         }
+    }
+}
+
+/// A topic partition the projection keeps a position for.
+struct PartitionKey: Hashable, Sendable {
+    let topic: String
+    let partition: Int32
+}
+
+/// What applying events changes beyond their facts: each partition's next position, each
+/// source's latest event and count, the customers whose profile may have changed.
+struct ProjectionEffects: Sendable {
+    var applied = 0
+    var positions: [PartitionKey: Int64] = [:]
+    var sources: [String: (latest: Date, count: Int)] = [:]
+    var affected: Set<String> = []
+
+    var isEmpty: Bool { positions.isEmpty && sources.isEmpty && affected.isEmpty }
+
+    mutating func saw(_ source: String, at occurredAt: Date, count: Int = 1) {
+        let (latest, seen) = sources[source] ?? (occurredAt, 0)
+        sources[source] = (max(latest, occurredAt), seen + count)
+    }
+
+    /// Adds `later`'s changes (applied after these).
+    mutating func add(_ later: ProjectionEffects) {
+        applied += later.applied
+        positions.merge(later.positions) { _, new in new }
+        for (source, seen) in later.sources { saw(source, at: seen.latest, count: seen.count) }
+        affected.formUnion(later.affected)
+    }
+}
+
+/// The effects gathered over one group commit (`ProjectionStore.collecting`).
+final class ProjectionBatch: Sendable {
+    @TaskLocal static var current: ProjectionBatch?
+
+    private let gathered = Mutex(ProjectionEffects())
+
+    var effects: ProjectionEffects { gathered.withLock { $0 } }
+    var positions: [PartitionKey: Int64] { gathered.withLock { $0.positions } }
+
+    func add(_ effects: ProjectionEffects) {
+        gathered.withLock { $0.add(effects) }
     }
 }

@@ -137,9 +137,8 @@ final class Rebuilder: Service, Sendable {
     private func flush(_ batch: Batch) async throws {
         let envelopes = batch.take()
         guard !envelopes.isEmpty else { return }
-        let rules = self.rules
         _ = try await database.transaction { sql in
-            try await ProjectionStore.apply(envelopes, tables: .rebuild, rules: rules, refreshProfiles: false, in: sql)
+            try await ProjectionStore.apply(envelopes, tables: .rebuild, in: sql)
         }
         progress.withLock { progress in
             progress.applied += envelopes.count
