@@ -139,6 +139,22 @@ struct ProjectionTests {
         #expect(try await store.orderView("o1")?.timeline.count == 7)
     }
 
+    @Test("a provenance's JSON, written by hand, is what StorageJSON.encode writes")
+    func provenanceJSON() throws {
+        let at = Date(timeIntervalSince1970: 1_800_000_000.125)
+        for provenance in [
+            Provenance(source: "payment", messageType: "payment.authorized.v1", messageId: "0193f1e2-aaaa-7bbb-8ccc-0123456789ab",
+                       topic: "payment.events", partition: 3, offset: 1_234_567_890_123, occurredAt: at),
+            Provenance(source: "live:profile", messageType: "a \"quoted\" \\ type\n", messageId: "", topic: nil, partition: nil, offset: nil, occurredAt: Date(timeIntervalSince1970: 0)),
+            Provenance(source: "orders", messageType: "order.placed.v1", messageId: "x", topic: "t", partition: -1, offset: 0, occurredAt: at.addingTimeInterval(0.0009)),
+        ] {
+            #expect(provenance.json == (try StorageJSON.encode(provenance)))
+            // It reads back as what it says (timestamps keep milliseconds, as every stored one).
+            let read = try MessageCoding.decode(Provenance.self, from: Data(provenance.json.utf8))
+            #expect(read.json == provenance.json && read.messageType == provenance.messageType && read.offset == provenance.offset)
+        }
+    }
+
     @Test("an event published twice (two offsets) is applied idempotently")
     func republished() async throws {
         let log = try bobsOrder()

@@ -23,6 +23,22 @@ public struct Provenance: Sendable, Hashable, Codable {
         self.occurredAt = occurredAt
     }
 
+    /// The JSON `StorageJSON.encode` writes for it (members in key order, nil ones left
+    /// out), written directly: the projection stores one per applied event.
+    var json: String {
+        var writer = JSONWriter(capacity: 256)
+        writer.beginObject()
+        writer.member("messageId", messageId)
+        writer.member("messageType", messageType)
+        writer.member("occurredAt", occurredAt)
+        writer.member("offset", offset.map(Int.init))
+        writer.member("partition", partition.map(Int.init))
+        writer.member("source", source)
+        writer.member("topic", topic)
+        writer.endObject()
+        return writer.text
+    }
+
     init(_ envelope: Envelope, source: ServiceName) {
         self.init(
             source: source.rawValue, messageType: envelope.messageType, messageId: envelope.messageID.lowercasedText,

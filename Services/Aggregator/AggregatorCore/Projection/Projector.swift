@@ -23,7 +23,7 @@ struct Projector: Sendable {
     /// order's customer when it is known.
     func apply(_ envelope: Envelope, in sql: any SQLDatabase) async throws -> Set<String> {
         guard let source = Self.sources[envelope.messageType] else { return [] }
-        let prov = try StorageJSON.encode(Provenance(envelope, source: source))
+        let prov = Provenance(envelope, source: source).json
         let at = StorageClock.format(envelope.occurredAt)
         var affected: Set<String> = []
         func customer(of order: String) async throws -> Set<String> {
