@@ -20,10 +20,13 @@ echo "test: building (a first build of the dependencies takes several minutes)" 
 "$SWIFT" build --build-tests
 
 mkdir -p .ensemble
+# What the tests write to the temporary directory (a SQLite file per test database, stack
+# data directories, logs) goes to one directory of this run, removed at the end.
+TEST_TMP="$(mktemp -d /tmp/ensemble-test.XXXXXX)"
 LOG=".ensemble/test-broker.log"
 .build/debug/ensemble broker >"$LOG" 2>&1 &
 BROKER_PID=$!
-trap 'kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null || true' EXIT
+trap 'kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
 
 BROKERS=""
 for _ in $(seq 1 200); do
@@ -52,7 +55,7 @@ cleanup() {
   done
   true
   bash scripts/postgres.sh stop "$PGDIR" || true
-  rm -rf "$PGDIR"
+  rm -rf "$PGDIR" "$TEST_TMP"
   kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -62,6 +65,7 @@ echo "test: PostgreSQL at $POSTGRES_URL" >&2
 
 export ENSEMBLE_TEST_BROKERS="$BROKERS"
 export ENSEMBLE_TEST_POSTGRES_URL="$POSTGRES_URL"
+export TMPDIR="$TEST_TMP"
 if [ "$#" -gt 0 ]; then
   "$SWIFT" test --skip-build "$@"
   exit 0
