@@ -68,9 +68,12 @@ struct SagaBenchCommand: AsyncParsableCommand {
         /// embedded broker, from `/proc` across the run; nil when not found on this machine.
         var stackCPUMillisecondsPerOrder: Double?
         var brokerCPUMillisecondsPerOrder: Double?
+        /// CPU per order of each service's processes, when the stack runs one process per
+        /// service (`ensemble up --processes`); nil otherwise.
+        var serviceCPUMillisecondsPerOrder: [String: Double]?
 
         var table: String {
-            TextTable(title: "ensemble bench saga — \(orders) orders, \(concurrency) in flight", columns: ["measure", "value"], rows: [
+            var rows: [[String]] = [
                 ["throughput", "\(format(ordersPerSecond, 1)) orders/s (\(format(seconds, 2)) s)"],
                 ["outcomes", "\(completed) completed, \(compensated) compensated, \(failed) failed, \(needsAttention) need attention, \(unfinished) unfinished"],
                 ["compensation rate", "\(format(compensationRate * 100, 1)) %"],
@@ -81,7 +84,11 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 ["stack peak memory", stackPeakResidentMegabytes.map { "\(format($0, 1)) MiB (broker aside)" } ?? "n/a (stack process not found)"],
                 ["stack CPU per order", stackCPUMillisecondsPerOrder.map { "\(format($0, 2)) ms" } ?? "n/a (stack process not found)"],
                 ["broker CPU per order", brokerCPUMillisecondsPerOrder.map { "\(format($0, 2)) ms" } ?? "n/a (embedded broker not found)"],
-            ]).rendered
+            ]
+            for (service, milliseconds) in (serviceCPUMillisecondsPerOrder ?? [:]).sorted(by: { $0.key < $1.key }) {
+                rows.append(["CPU per order, \(service)", "\(format(milliseconds, 2)) ms"])
+            }
+            return TextTable(title: "ensemble bench saga — \(orders) orders, \(concurrency) in flight", columns: ["measure", "value"], rows: rows).rendered
         }
     }
 
@@ -125,6 +132,8 @@ struct SagaBenchCommand: AsyncParsableCommand {
             let next = SharedCounter()
             let (stackProcess, brokerProcess) = (stackPid ?? ProcessCPU.stack, ProcessCPU.broker)
             let cpuBefore = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess))
+            let serviceProcesses = ProcessCPU.services
+            let servicesBefore = ProcessCPU.seconds(of: serviceProcesses)
             let started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { workers in
                 for worker in 0..<workerCount {
@@ -152,6 +161,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
             }
             let elapsed = ContinuousClock.now - started
             let cpuAfter = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess))
+            let servicesAfter = ProcessCPU.seconds(of: serviceProcesses)
             func perOrder(_ before: Double?, _ after: Double?) -> Double? {
                 guard let before, let after else { return nil }
                 return (after - before) * 1000 / Double(total)
@@ -171,7 +181,10 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 messagesPerOrder: messagesBefore.flatMap { before in messagesAfter.map { ($0 - before) / Double(total) } },
                 stackPeakResidentMegabytes: StackProcess.peakResidentMegabytes(pid: stackPid),
                 stackCPUMillisecondsPerOrder: perOrder(cpuBefore.stack, cpuAfter.stack),
-                brokerCPUMillisecondsPerOrder: perOrder(cpuBefore.broker, cpuAfter.broker)
+                brokerCPUMillisecondsPerOrder: perOrder(cpuBefore.broker, cpuAfter.broker),
+                serviceCPUMillisecondsPerOrder: serviceProcesses.isEmpty ? nil : Dictionary(uniqueKeysWithValues: servicesAfter.compactMap { service, after in
+                    perOrder(servicesBefore[service], after).map { (service, $0) }
+                })
             )
         }
         print(json ? String(decoding: try MessageCoding.encode(result), as: UTF8.self) : result.table)

@@ -121,6 +121,33 @@ enum ProcessCPU {
         return brokers.first { parent(of: $0) == stack } ?? brokers.first
     }
 
+    /// The processes of a stack started with `ensemble up --processes`, by service: the
+    /// executables are `ensemble-<service>`, and replicas of one service are listed together.
+    static var services: [String: [Int32]] {
+        var found: [String: [Int32]] = [:]
+        for pid in ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init) {
+            guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")),
+                  let program = command.split(separator: 0).first.map({ String(decoding: $0, as: UTF8.self) }),
+                  let service = service(ofProgram: program) else { continue }
+            found[service, default: []].append(pid)
+        }
+        return found
+    }
+
+    /// `payment` for `…/ensemble-payment`; nil for anything else.
+    static func service(ofProgram program: String) -> String? {
+        let name = program.split(separator: "/").last.map(String.init) ?? program
+        guard name.hasPrefix("ensemble-") else { return nil }
+        let service = name.dropFirst("ensemble-".count)
+        guard !service.isEmpty, service.allSatisfy({ ("a"..."z").contains($0) }) else { return nil }
+        return String(service)
+    }
+
+    /// CPU seconds of each service's processes together (see `services`).
+    static func seconds(of services: [String: [Int32]]) -> [String: Double] {
+        services.mapValues { pids in pids.compactMap { seconds($0) }.reduce(0, +) }
+    }
+
     static func parent(of pid: Int32) -> Int32? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
