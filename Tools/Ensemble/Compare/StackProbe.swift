@@ -102,22 +102,24 @@ struct StackProbe: Sendable {
 
 /// CPU time of processes, from `/proc/<pid>/stat`.
 enum ProcessCPU {
+    /// Every process's id and command line (its arguments), from `/proc`.
+    static var processes: [(pid: Int32, arguments: [String])] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).compactMap { pid in
+            guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return nil }
+            return (pid, command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+        }
+    }
+
     /// The pid of the first process whose command line matches.
     static func find(_ matches: ([String]) -> Bool) -> Int32? {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).first { pid in
-            guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
-            return matches(command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
-        }
+        processes.first { matches($0.arguments) }?.pid
     }
 
     static var stack: Int32? { find { $0.first?.hasSuffix("ensemble") == true && $0.dropFirst().first == "up" } }
     /// The embedded broker `ensemble up` started (a `tansu` child of the stack), or any `tansu`.
     static var broker: Int32? {
         let stack = self.stack
-        let brokers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
-            guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
-            return command.split(separator: 0).first.map { String(decoding: $0, as: UTF8.self).hasSuffix("tansu") } ?? false
-        }
+        let brokers = processes.filter { $0.arguments.first?.hasSuffix("tansu") == true }.map(\.pid)
         return brokers.first { parent(of: $0) == stack } ?? brokers.first
     }
 
@@ -125,10 +127,8 @@ enum ProcessCPU {
     /// executables are `ensemble-<service>`, and replicas of one service are listed together.
     static var services: [String: [Int32]] {
         var found: [String: [Int32]] = [:]
-        for pid in ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init) {
-            guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")),
-                  let program = command.split(separator: 0).first.map({ String(decoding: $0, as: UTF8.self) }),
-                  let service = service(ofProgram: program) else { continue }
+        for (pid, arguments) in processes {
+            guard let program = arguments.first, let service = service(ofProgram: program) else { continue }
             found[service, default: []].append(pid)
         }
         return found
