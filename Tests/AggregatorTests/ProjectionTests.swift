@@ -32,7 +32,7 @@ func freshStore(rules: MergeRules = .standard) async throws -> ProjectionStore {
     var logger = Logger(label: "test")
     logger.logLevel = .error
     let database = try await TestDatabase.open("aggregator", logger: logger)
-    try await Migrator.migrate(database, [ProjectionTables.migration], logger: logger)
+    try await Migrator.migrate(database, ProjectionTables.migrations, logger: logger)
     return ProjectionStore(database: database, rules: rules)
 }
 

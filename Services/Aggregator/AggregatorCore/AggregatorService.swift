@@ -46,7 +46,7 @@ public struct AggregatorService: HostedService {
 
     public var name: ServiceName { Self.name }
     public var defaultHTTPPort: Int { Self.defaultHTTPPort }
-    public var migrations: [Migration] { [ProjectionTables.migration] }
+    public var migrations: [Migration] { ProjectionTables.migrations }
     public let settings: Settings
 
     public init(settings: Settings = Settings()) {

@@ -65,22 +65,20 @@ struct ProfileBuilder: Sendable {
         LIMIT \(bind: Self.recent)
         """).all()
         guard customer != nil || !orderRows.isEmpty else { return nil }
-        // Over every order of the customer, not only the recent ones.
-        var allCounts: [String: Int] = [:]
-        for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM \(unsafeRaw: tables.orders) WHERE customer_id = \(bind: id) GROUP BY status").all() {
-            allCounts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
+        // Over every order of the customer, not only the recent ones: the running totals,
+        // and look-ups that read one entry of an index (none scans the customer's history).
+        let totals = CustomerTotals(tables: tables)
+        let counts = try await totals.statusCounts(of: id, in: sql)
+        let money = try await totals.money(of: id, in: sql)
+        func latest(_ column: String, of table: String, where key: String) async throws -> String? {
+            try await sql.raw("SELECT MAX(\(unsafeRaw: column)) AS latest FROM \(unsafeRaw: table) WHERE \(unsafeRaw: key) = \(bind: id)").first()?
+                .decode(column: "latest", as: String?.self)
         }
-        let sums = try await sql.raw("""
-        SELECT CAST(COALESCE(SUM(p.authorized_minor), 0) AS BIGINT) AS a, CAST(COALESCE(SUM(p.captured_minor), 0) AS BIGINT) AS c, CAST(COALESCE(SUM(p.voided_minor), 0) AS BIGINT) AS v,
-               CAST(COALESCE(SUM(p.refunded_minor), 0) AS BIGINT) AS r, MAX(p.authorized_at) AS last_payment
-        FROM \(unsafeRaw: tables.payments) p JOIN \(unsafeRaw: tables.orders) o ON o.order_id = p.order_id WHERE o.customer_id = \(bind: id)
-        """).first()
-        let latest = try await sql.raw("SELECT MAX(placed_at) AS placed, MAX(status_at) AS status FROM \(unsafeRaw: tables.orders) WHERE customer_id = \(bind: id)").first()
         func latestBilling(_ column: String) async throws -> (String, Provenance)? {
             guard let row = try await sql.raw("""
-            SELECT p.\(unsafeRaw: column) AS value, p.prov FROM \(unsafeRaw: tables.payments) p JOIN \(unsafeRaw: tables.orders) o ON o.order_id = p.order_id
-            WHERE o.customer_id = \(bind: id) AND p.\(unsafeRaw: column) IS NOT NULL AND p.prov IS NOT NULL
-            ORDER BY p.authorized_at DESC, p.order_id LIMIT 1
+            SELECT \(unsafeRaw: column) AS value, prov FROM \(unsafeRaw: tables.payments)
+            WHERE counted_customer = \(bind: id) AND \(unsafeRaw: column) IS NOT NULL AND prov IS NOT NULL
+            ORDER BY authorized_at DESC, order_id LIMIT 1
             """).first() else { return nil }
             guard let prov = try row.decodeJSONIfPresent(column: "prov", as: Provenance.self, cache: decoded.provenances) else { return nil }
             return (try row.decode(column: "value", as: String.self), prov)
@@ -90,18 +88,14 @@ struct ProfileBuilder: Sendable {
         var billing: [CustomerProfile.Billing] = []
         var shipments: [CustomerProfile.Shipment] = []
         var addresses: [CustomerProfile.KnownAddress] = []
-        let counts = allCounts
-        let totals = (
-            authorized: try sums?.decode(column: "a", as: Int64.self) ?? 0, captured: try sums?.decode(column: "c", as: Int64.self) ?? 0,
-            voided: try sums?.decode(column: "v", as: Int64.self) ?? 0, refunded: try sums?.decode(column: "r", as: Int64.self) ?? 0
-        )
         var lastEventAt = customerProv?.occurredAt
         func seen(_ date: Date?) {
             guard let date else { return }
             if lastEventAt == nil || date > lastEventAt! { lastEventAt = date }
         }
-        for column in ["placed", "status"] { seen(try latest?.decode(column: column, as: String?.self).flatMap(MessageCoding.parseTimestamp)) }
-        seen(try sums?.decode(column: "last_payment", as: String?.self).flatMap(MessageCoding.parseTimestamp))
+        seen(try await latest("placed_at", of: tables.orders, where: "customer_id").flatMap(MessageCoding.parseTimestamp))
+        seen(try await latest("status_at", of: tables.orders, where: "customer_id").flatMap(MessageCoding.parseTimestamp))
+        seen(try await latest("authorized_at", of: tables.payments, where: "counted_customer").flatMap(MessageCoding.parseTimestamp))
         // Candidates from payment (the latest authorization with the value) and orders (the latest order).
         let paymentName = try await latestBilling("billing_name")
         let paymentPhone = try await latestBilling("billing_phone")
@@ -193,9 +187,9 @@ struct ProfileBuilder: Sendable {
             billing: billing,
             orders: orders,
             money: .init(
-                authorized: Money(minorUnits: totals.authorized), captured: Money(minorUnits: totals.captured),
-                voided: Money(minorUnits: totals.voided), refunded: Money(minorUnits: totals.refunded),
-                lifetimeValue: Money(minorUnits: totals.captured - totals.refunded)
+                authorized: Money(minorUnits: money.authorized), captured: Money(minorUnits: money.captured),
+                voided: Money(minorUnits: money.voided), refunded: Money(minorUnits: money.refunded),
+                lifetimeValue: Money(minorUnits: money.captured - money.refunded)
             ),
             shipments: shipments,
             orderCounts: counts,

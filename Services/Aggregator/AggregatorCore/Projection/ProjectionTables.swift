@@ -26,10 +26,16 @@ struct ProjectionTables: Sendable, Hashable {
     var sources: String { prefix + "sources" }
     /// Customers whose profile must be recomputed (written with the facts, cleared by the refresher).
     var dirty: String { prefix + "dirty" }
+    /// Running totals per customer (`CustomerTotals`): orders by status, and money.
+    var customerStatuses: String { prefix + "customer_statuses" }
+    var customerTotals: String { prefix + "customer_totals" }
 
-    var all: [String] { [positions, customers, orders, orderLines, payments, shipments, stock, levels, timeline, profiles, sources, dirty] }
+    var all: [String] {
+        [positions, customers, orders, orderLines, payments, shipments, stock, levels, timeline, profiles, sources, dirty, customerStatuses, customerTotals]
+    }
 
-    /// The statements that create this set (provenance columns: `<x>_prov`, JSON).
+    /// The statements that create this set as migration 001 did (provenance columns:
+    /// `<x>_prov`, JSON). Frozen: later columns and tables are in `totalsStatements`.
     var createStatements: [String] {
         [
             "CREATE TABLE \(positions) (topic TEXT NOT NULL, part INTEGER NOT NULL, next_offset INTEGER NOT NULL, PRIMARY KEY (topic, part))",
@@ -68,6 +74,38 @@ struct ProjectionTables: Sendable, Hashable {
         ]
     }
 
+    /// The running totals (migration 002): the payment's counted customer, the two tables,
+    /// and the indexes that make a profile's latest-status and latest-payment look-ups reads
+    /// of one index entry.
+    var totalsStatements: [String] {
+        [
+            "ALTER TABLE \(payments) ADD COLUMN counted_customer TEXT",
+            "CREATE TABLE \(customerStatuses) (customer_id TEXT NOT NULL, status TEXT NOT NULL, orders BIGINT NOT NULL, PRIMARY KEY (customer_id, status))",
+            """
+            CREATE TABLE \(customerTotals) (
+                customer_id TEXT PRIMARY KEY, authorized_minor BIGINT NOT NULL, captured_minor BIGINT NOT NULL,
+                voided_minor BIGINT NOT NULL, refunded_minor BIGINT NOT NULL
+            )
+            """,
+        ]
+    }
+
+    /// The totals of facts written before migration 002 (the same sums `CustomerTotals` keeps).
+    var totalsBackfillStatements: [String] {
+        [
+            "UPDATE \(payments) SET counted_customer = (SELECT o.customer_id FROM \(orders) o WHERE o.order_id = \(payments).order_id)",
+            """
+            INSERT INTO \(customerStatuses) (customer_id, status, orders)
+            SELECT customer_id, status, COUNT(*) FROM \(orders) WHERE customer_id IS NOT NULL GROUP BY customer_id, status
+            """,
+            """
+            INSERT INTO \(customerTotals) (customer_id, authorized_minor, captured_minor, voided_minor, refunded_minor)
+            SELECT o.customer_id, SUM(p.authorized_minor), SUM(p.captured_minor), SUM(p.voided_minor), SUM(p.refunded_minor)
+            FROM \(payments) p JOIN \(orders) o ON o.order_id = p.order_id WHERE o.customer_id IS NOT NULL GROUP BY o.customer_id
+            """,
+        ]
+    }
+
     /// The indexes (kept apart: a renamed table keeps its indexes' names).
     var indexStatements: [String] {
         [
@@ -77,10 +115,25 @@ struct ProjectionTables: Sendable, Hashable {
         ]
     }
 
-    var indexNames: [String] { ["\(orders)_customer", "\(orderLines)_sku", "\(timeline)_order"] }
+    var totalsIndexStatements: [String] {
+        [
+            "CREATE INDEX \(orders)_customer_status ON \(orders) (customer_id, status_at)",
+            "CREATE INDEX \(payments)_counted ON \(payments) (counted_customer, authorized_at)",
+            // The latest billing name and phone: partial, so a customer who never gave one costs no scan.
+            "CREATE INDEX \(payments)_billing_name ON \(payments) (counted_customer, authorized_at) WHERE billing_name IS NOT NULL AND prov IS NOT NULL",
+            "CREATE INDEX \(payments)_billing_phone ON \(payments) (counted_customer, authorized_at) WHERE billing_phone IS NOT NULL AND prov IS NOT NULL",
+        ]
+    }
+
+    var indexNames: [String] {
+        ["\(orders)_customer", "\(orderLines)_sku", "\(timeline)_order", "\(orders)_customer_status", "\(payments)_counted",
+         "\(payments)_billing_name", "\(payments)_billing_phone"]
+    }
 
     func create(in sql: any SQLDatabase) async throws {
-        for statement in createStatements + indexStatements { try await sql.raw(SQLQueryString(statement)).run() }
+        for statement in createStatements + totalsStatements + indexStatements + totalsIndexStatements {
+            try await sql.raw(SQLQueryString(statement)).run()
+        }
     }
 
     func drop(in sql: any SQLDatabase) async throws {
@@ -93,8 +146,13 @@ struct ProjectionTables: Sendable, Hashable {
         for (from, to) in zip(all, target.all) {
             try await sql.raw(SQLQueryString("ALTER TABLE \(from) RENAME TO \(to)")).run()
         }
-        for statement in target.indexStatements { try await sql.raw(SQLQueryString(statement)).run() }
+        for statement in target.indexStatements + target.totalsIndexStatements { try await sql.raw(SQLQueryString(statement)).run() }
     }
 
-    static let migration = Migration("aggregator-001-projections") { _ in ProjectionTables.live.createStatements + ProjectionTables.live.indexStatements }
+    static let migrations = [
+        Migration("aggregator-001-projections") { _ in ProjectionTables.live.createStatements + ProjectionTables.live.indexStatements },
+        Migration("aggregator-002-customer-totals") { _ in
+            ProjectionTables.live.totalsStatements + ProjectionTables.live.totalsBackfillStatements + ProjectionTables.live.totalsIndexStatements
+        },
+    ]
 }

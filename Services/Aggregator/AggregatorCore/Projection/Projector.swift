@@ -9,6 +9,8 @@ import Storage
 /// changes nothing. Returns the customers whose profile may have changed.
 struct Projector: Sendable {
     let tables: ProjectionTables
+    /// Every write to an order's `orders` or `payments` row goes through `totals.updating`.
+    var totals: CustomerTotals { CustomerTotals(tables: tables) }
 
     /// The event types the aggregator reads, by `message-type`, with their source.
     static let sources: [String: ServiceName] = Dictionary(
@@ -25,7 +27,6 @@ struct Projector: Sendable {
         guard let source = Self.sources[envelope.messageType] else { return [] }
         let prov = Provenance(envelope, source: source).json
         let at = StorageClock.format(envelope.occurredAt)
-        var affected: Set<String> = []
         func customer(of order: String) async throws -> Set<String> {
             guard let id = try await sql.raw("SELECT customer_id FROM \(unsafeRaw: tables.orders) WHERE order_id = \(bind: order)").first()?
                 .decode(column: "customer_id", as: String?.self) else { return [] }
@@ -47,13 +48,15 @@ struct Projector: Sendable {
 
         case OrderPlaced.messageType:
             let placed = try envelope.decode(OrderPlaced.self)
-            try await sql.raw("""
-            INSERT INTO \(unsafeRaw: tables.orders) (order_id, customer_id, total_minor, mode, ship_to, placed_at, placed_prov, status, status_at)
-            VALUES (\(bind: placed.orderID), \(bind: placed.customerID), \(bind: placed.lines.total.minorUnits), \(bind: placed.mode ?? "orchestration"),
-                    \(bind: try StorageJSON.encode(placed.shipTo)), \(bind: at), \(bind: prov), 'running', \(bind: at))
-            ON CONFLICT (order_id) DO UPDATE SET customer_id = excluded.customer_id, total_minor = excluded.total_minor, mode = excluded.mode,
-                ship_to = excluded.ship_to, placed_at = excluded.placed_at, placed_prov = excluded.placed_prov
-            """).run()
+            try await totals.updating(placed.orderID, in: sql) {
+                try await sql.raw("""
+                INSERT INTO \(unsafeRaw: tables.orders) (order_id, customer_id, total_minor, mode, ship_to, placed_at, placed_prov, status, status_at)
+                VALUES (\(bind: placed.orderID), \(bind: placed.customerID), \(bind: placed.lines.total.minorUnits), \(bind: placed.mode ?? "orchestration"),
+                        \(bind: try StorageJSON.encode(placed.shipTo)), \(bind: at), \(bind: prov), 'running', \(bind: at))
+                ON CONFLICT (order_id) DO UPDATE SET customer_id = excluded.customer_id, total_minor = excluded.total_minor, mode = excluded.mode,
+                    ship_to = excluded.ship_to, placed_at = excluded.placed_at, placed_prov = excluded.placed_prov
+                """).run()
+            }
             for (index, line) in placed.lines.enumerated() {
                 try await sql.raw("""
                 INSERT INTO \(unsafeRaw: tables.orderLines) (order_id, line, sku, quantity, unit_price_minor)
@@ -75,30 +78,32 @@ struct Projector: Sendable {
             }
             // A final status replaces `running`; among final statuses the latest wins (a
             // re-driven order can go from needs-attention to completed).
-            try await sql.raw("""
-            INSERT INTO \(unsafeRaw: tables.orders) (order_id, customer_id, status, status_at, reason, finished_at, status_prov)
-            VALUES (\(bind: order), \(bind: customerID), \(bind: status), \(bind: at), \(bind: reason), \(bind: at), \(bind: prov))
-            ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, reason = excluded.reason,
-                finished_at = excluded.finished_at, status_prov = excluded.status_prov,
-                customer_id = COALESCE(\(unsafeRaw: tables.orders).customer_id, excluded.customer_id)
-            WHERE \(unsafeRaw: tables.orders).finished_at IS NULL OR excluded.status_at >= \(unsafeRaw: tables.orders).finished_at
-            """).run()
+            try await totals.updating(order, in: sql) {
+                try await sql.raw("""
+                INSERT INTO \(unsafeRaw: tables.orders) (order_id, customer_id, status, status_at, reason, finished_at, status_prov)
+                VALUES (\(bind: order), \(bind: customerID), \(bind: status), \(bind: at), \(bind: reason), \(bind: at), \(bind: prov))
+                ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, reason = excluded.reason,
+                    finished_at = excluded.finished_at, status_prov = excluded.status_prov,
+                    customer_id = COALESCE(\(unsafeRaw: tables.orders).customer_id, excluded.customer_id)
+                WHERE \(unsafeRaw: tables.orders).finished_at IS NULL OR excluded.status_at >= \(unsafeRaw: tables.orders).finished_at
+                """).run()
+            }
             try await timeline(envelope, order: order, source: source, detail: reason.map { "\(status): \($0)" } ?? status, in: sql)
             return [customerID]
 
         case PaymentAuthorized.messageType:
             let event = try envelope.decode(PaymentAuthorized.self)
-            try await payment(event.orderID, in: sql)
-            try await sql.raw("""
-            UPDATE \(unsafeRaw: tables.payments) SET authorized_minor = \(bind: event.amount.minorUnits), processor = \(bind: event.processor.rawValue),
-                customer_id = COALESCE(\(bind: event.customerID), customer_id), card_brand = \(bind: event.card?.brand), card_last4 = \(bind: event.card?.last4),
-                billing_name = \(bind: event.billingName), billing_phone = \(bind: event.billingPhone), authorized_at = \(bind: at), prov = \(bind: prov)
-            WHERE order_id = \(bind: event.orderID)
-            """).run()
+            let customer = try await totals.updating(event.orderID, in: sql) {
+                try await payment(event.orderID, in: sql)
+                try await sql.raw("""
+                UPDATE \(unsafeRaw: tables.payments) SET authorized_minor = \(bind: event.amount.minorUnits), processor = \(bind: event.processor.rawValue),
+                    customer_id = COALESCE(\(bind: event.customerID), customer_id), card_brand = \(bind: event.card?.brand), card_last4 = \(bind: event.card?.last4),
+                    billing_name = \(bind: event.billingName), billing_phone = \(bind: event.billingPhone), authorized_at = \(bind: at), prov = \(bind: prov)
+                WHERE order_id = \(bind: event.orderID)
+                """).run()
+            }
             try await timeline(envelope, order: event.orderID, source: source, detail: "\(event.amount) by \(event.processor.rawValue)", in: sql)
-            affected = try await customer(of: event.orderID)
-            if let id = event.customerID { affected.insert(id) }
-            return affected
+            return Set([customer, event.customerID].compactMap { $0 })
 
         case PaymentCaptured.messageType, PaymentVoided.messageType, PaymentRefunded.messageType:
             let (order, amount, column): (String, Money, String) = switch envelope.messageType {
@@ -106,17 +111,21 @@ struct Projector: Sendable {
             case PaymentVoided.messageType: try { let e = try envelope.decode(PaymentVoided.self); return (e.orderID, e.amount, "voided_minor") }()
             default: try { let e = try envelope.decode(PaymentRefunded.self); return (e.orderID, e.amount, "refunded_minor") }()
             }
-            try await payment(order, in: sql)
-            try await sql.raw("UPDATE \(unsafeRaw: tables.payments) SET \(unsafeRaw: column) = \(bind: amount.minorUnits) WHERE order_id = \(bind: order)").run()
+            let customer = try await totals.updating(order, in: sql) {
+                try await payment(order, in: sql)
+                try await sql.raw("UPDATE \(unsafeRaw: tables.payments) SET \(unsafeRaw: column) = \(bind: amount.minorUnits) WHERE order_id = \(bind: order)").run()
+            }
             try await timeline(envelope, order: order, source: source, detail: "\(amount)", in: sql)
-            return try await customer(of: order)
+            return Set([customer].compactMap { $0 })
 
         case PaymentDeclined.messageType:
             let event = try envelope.decode(PaymentDeclined.self)
-            try await payment(event.orderID, in: sql)
-            try await sql.raw("UPDATE \(unsafeRaw: tables.payments) SET declined = 1 WHERE order_id = \(bind: event.orderID)").run()
+            let customer = try await totals.updating(event.orderID, in: sql) {
+                    try await payment(event.orderID, in: sql)
+                    try await sql.raw("UPDATE \(unsafeRaw: tables.payments) SET declined = 1 WHERE order_id = \(bind: event.orderID)").run()
+            }
             try await timeline(envelope, order: event.orderID, source: source, detail: event.reason, in: sql)
-            return try await customer(of: event.orderID)
+            return Set([customer].compactMap { $0 })
 
         case PaymentFailed.messageType:
             let event = try envelope.decode(PaymentFailed.self)
