@@ -71,6 +71,10 @@ struct SagaBenchCommand: AsyncParsableCommand {
         /// CPU per order of each service's processes, when the stack runs one process per
         /// service (`ensemble up --processes`); nil otherwise.
         var serviceCPUMillisecondsPerOrder: [String: Double]?
+        /// Records already in the catalog's topics when the run began (the sum of their high
+        /// watermarks): on the embedded broker the CPU per message grows with them, so runs
+        /// compare only at the same history (Docs/performance.md).
+        var recordsBefore: Int64?
 
         var table: String {
             var rows: [[String]] = [
@@ -88,6 +92,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
             for (service, milliseconds) in (serviceCPUMillisecondsPerOrder ?? [:]).sorted(by: { $0.key < $1.key }) {
                 rows.append(["CPU per order, \(service)", "\(format(milliseconds, 2)) ms"])
             }
+            rows.append(["records in the topics before", recordsBefore.map { "\($0) (the embedded broker's CPU per message grows with them)" } ?? "n/a (topics not found)"])
             return TextTable(title: "ensemble bench saga — \(orders) orders, \(concurrency) in flight", columns: ["measure", "value"], rows: rows).rendered
         }
     }
@@ -97,12 +102,15 @@ struct SagaBenchCommand: AsyncParsableCommand {
         let configuration = try ServiceConfiguration(service: "bench", defaultPort: 0, reader: reader)
         let logger = options.bootstrapCommandLogging(configuration, reader: reader, label: "ensemble.bench")
         let client = try OrchestratorClient(url: url)
+        let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
+        // Before stocking SKU-BENCH, whose level-set event is itself a record.
+        let recordsBefore = try? await admin.highWatermarks(TopicNames.standard.allTopics, timeout: .seconds(10)).values.reduce(0, +)
         try await stock(onHand: 10_000_000)
         let messagesBefore = await publishedMessages()
 
         let waiter = OutcomeWaiter()
         let outcomes = TopicCatalog.events("orders")
-        let partitions = try await KafkaAdmin(configuration: configuration.kafka, logger: logger).partitionCounts([outcomes])[outcomes] ?? TopicCatalog.partitions
+        let partitions = try await admin.partitionCounts([outcomes])[outcomes] ?? TopicCatalog.partitions
         let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
             client: configuration.kafka, groupID: "bench-\(UUID().uuidString.prefix(8))",
             consumption: .assign((0..<partitions).map { KafkaTopicPartition(topic: outcomes, partition: Int32($0), start: .beginning) })
@@ -184,7 +192,8 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 brokerCPUMillisecondsPerOrder: perOrder(cpuBefore.broker, cpuAfter.broker),
                 serviceCPUMillisecondsPerOrder: serviceProcesses.isEmpty ? nil : Dictionary(uniqueKeysWithValues: servicesAfter.compactMap { service, after in
                     perOrder(servicesBefore[service], after).map { (service, $0) }
-                })
+                }),
+                recordsBefore: recordsBefore
             )
         }
         print(json ? String(decoding: try MessageCoding.encode(result), as: UTF8.self) : result.table)
