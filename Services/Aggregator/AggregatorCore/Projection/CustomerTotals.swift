@@ -55,15 +55,18 @@ struct CustomerTotals: Sendable {
         return after.customer
     }
 
+    /// The order's share as its rows say now (one statement: the order and its payment, either possibly absent).
     func share(of order: String, in sql: any SQLDatabase) async throws -> Share {
+        guard let row = try await sql.raw("""
+        SELECT o.customer_id, o.status, p.order_id AS payment, p.authorized_minor, p.captured_minor, p.voided_minor, p.refunded_minor, p.counted_customer
+        FROM (SELECT 1 AS one) k
+        LEFT JOIN \(unsafeRaw: tables.orders) o ON o.order_id = \(bind: order)
+        LEFT JOIN \(unsafeRaw: tables.payments) p ON p.order_id = \(bind: order)
+        """).first() else { return Share() }
         var share = Share()
-        if let row = try await sql.raw("SELECT customer_id, status FROM \(unsafeRaw: tables.orders) WHERE order_id = \(bind: order)").first() {
-            share.customer = try row.decode(column: "customer_id", as: String?.self)
-            share.status = try row.decode(column: "status", as: String.self)
-        }
-        if let row = try await sql.raw("""
-        SELECT authorized_minor, captured_minor, voided_minor, refunded_minor, counted_customer FROM \(unsafeRaw: tables.payments) WHERE order_id = \(bind: order)
-        """).first() {
+        share.customer = try row.decode(column: "customer_id", as: String?.self)
+        share.status = try row.decode(column: "status", as: String?.self)
+        if try row.decode(column: "payment", as: String?.self) != nil {
             share.hasPayment = true
             share.paymentCustomer = try row.decode(column: "counted_customer", as: String?.self)
             share.money = .init(
