@@ -72,7 +72,7 @@ struct ChaosRulesTests {
         #expect(rules(state) == ["no stock taken for an order that did not complete"])
     }
 
-    @Test("shipments, orders, outboxes, lag and dead letters")
+    @Test("shipments, orders, outboxes, lag, dead letters and profiles waiting for a refresh")
     func rest() {
         var state = Self.clean
         state.shipments["o-declined"] = "scheduled"
@@ -88,6 +88,10 @@ struct ChaosRulesTests {
         state.lag["ensemble-payment"] = 2
         state.deadLetters["payment.commands.dlq"] = 1
         #expect(rules(state) == ["every outbox empty", "consumer lag zero", "dead-letter topics empty"])
+        state = Self.clean
+        state.profilesToRefresh = 2
+        #expect(rules(state) == ["every profile refreshed"])
+        #expect(!state.quiet)
     }
 
     @Test("the fault schedule is the seed's: the same seed draws the same numbers, another seed others")

@@ -1,3 +1,4 @@
+import AggregatorCore
 import Contracts
 import Foundation
 import Kafka
@@ -30,6 +31,9 @@ struct SystemState: Sendable {
     var reservations: [(order: String, sku: String, quantity: Int, status: String)] = []
     var shipments: [String: String] = [:]
     var outboxes: [String: Int] = [:]
+    /// Customers the aggregator has marked for a profile refresh and not refreshed yet: its
+    /// consumer can be caught up (lag 0) up to a second before its refresher has run.
+    var profilesToRefresh = 0
     var lag: [String: Int64] = [:]
     var deadLetters: [String: Int64] = [:]
 
@@ -37,7 +41,7 @@ struct SystemState: Sendable {
     static let terminal: Set<String> = ["completed", "compensated", "failed", "needs-attention"]
 
     var unfinished: Int { statuses.values.filter { !Self.terminal.contains($0) }.count }
-    var quiet: Bool { outboxes.values.allSatisfy { $0 == 0 } && lag.values.allSatisfy { $0 == 0 } }
+    var quiet: Bool { outboxes.values.allSatisfy { $0 == 0 } && lag.values.allSatisfy { $0 == 0 } && profilesToRefresh == 0 }
 }
 
 /// Reads `SystemState` from a chaos stack.
@@ -115,6 +119,11 @@ struct SystemReader: Sendable {
         try? await shipping.close()
 
         state.outboxes = try await outboxes()
+        let aggregator = try await open(.aggregator)
+        state.profilesToRefresh = try await aggregator.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: ProjectionTables.live.dirty)").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+        try? await aggregator.close()
         (state.lag, state.deadLetters) = try await kafka(admin)
         return state
     }
@@ -196,6 +205,9 @@ enum ChaosRules {
         }
         for (group, lag) in state.lag.sorted(by: { $0.key < $1.key }) where lag > 0 {
             fail("consumer lag zero", "\(group): \(lag) messages")
+        }
+        if state.profilesToRefresh > 0 {
+            fail("every profile refreshed", "\(state.profilesToRefresh) customers still marked for the aggregator's refresher")
         }
         for (topic, size) in state.deadLetters.sorted(by: { $0.key < $1.key }) {
             fail("dead-letter topics empty", "\(topic): \(size) messages")

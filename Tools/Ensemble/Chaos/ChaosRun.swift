@@ -182,8 +182,13 @@ struct ChaosRun: Sendable {
         guard state == "done" else { return (before.count, [Violation(rule: "profiles equal a rebuild", detail: "the rebuild failed")]) }
         let after = try await profiles(probe)
         var violations: [Violation] = []
+        let kept = stack.directory + "/rebuild"
         for customer in Set(before.keys).union(after.keys).sorted() where before[customer] != after[customer] {
-            violations.append(Violation(rule: "profiles equal a rebuild", detail: "\(customer): the rebuilt profile differs"))
+            // Both documents, to tell what differs.
+            try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: "\(kept)/\(customer).live.json", contents: Data((before[customer] ?? "none").utf8))
+            FileManager.default.createFile(atPath: "\(kept)/\(customer).rebuilt.json", contents: Data((after[customer] ?? "none").utf8))
+            violations.append(Violation(rule: "profiles equal a rebuild", detail: "\(customer): the rebuilt profile differs (both in \(kept))"))
         }
         return (before.count, violations)
     }

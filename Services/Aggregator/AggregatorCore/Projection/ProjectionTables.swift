@@ -7,10 +7,10 @@ import Storage
 /// Facts are kept per order and per customer, each written idempotently (an event applied
 /// twice changes nothing), and profiles are computed from the facts, so the result does not
 /// depend on the order in which events of different topics arrive.
-struct ProjectionTables: Sendable, Hashable {
+public struct ProjectionTables: Sendable, Hashable {
     let prefix: String
 
-    static let live = ProjectionTables(prefix: "agg_")
+    public static let live = ProjectionTables(prefix: "agg_")
     static let rebuild = ProjectionTables(prefix: "rb_")
 
     var positions: String { prefix + "positions" }
@@ -25,7 +25,7 @@ struct ProjectionTables: Sendable, Hashable {
     var profiles: String { prefix + "profiles" }
     var sources: String { prefix + "sources" }
     /// Customers whose profile must be recomputed (written with the facts, cleared by the refresher).
-    var dirty: String { prefix + "dirty" }
+    public var dirty: String { prefix + "dirty" }
     /// Running totals per customer (`CustomerTotals`): orders by status, and money.
     var customerStatuses: String { prefix + "customer_statuses" }
     var customerTotals: String { prefix + "customer_totals" }
