@@ -1,60 +1,60 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import AsyncHTTPClient
 import Contracts
+import Foundation
 import Messaging
+import NIOCore
+import NIOHTTP1
 import OrchestratorCore
 
-/// A small client for the orchestrator's HTTP API, for the CLI and the saga benchmark.
+/// A small client for the orchestrator's HTTP API, for the CLI and the benchmarks, over
+/// AsyncHTTPClient's shared client (pooled keep-alive connections on an event loop).
+/// The saga benchmark used `URLSession`, whose curl-based Linux implementation cost the
+/// load generator — on the same two cores as the stack — more CPU per order than some of
+/// the services it measured (Docs/performance.md).
 struct OrchestratorClient: Sendable {
     let baseURL: URL
-    let session: URLSession
 
     init(url: String) throws {
         guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https" else {
             throw CLIError("--url '\(url)' is not an http(s) URL")
         }
         baseURL = base
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        configuration.httpMaximumConnectionsPerHost = 64
-        session = URLSession(configuration: configuration)
     }
 
     func place(_ order: OrderRequest, idempotencyKey: String? = nil) async throws -> OrderAccepted {
-        var request = URLRequest(url: baseURL.appendingPathComponent("orders"))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let idempotencyKey { request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key") }
-        request.httpBody = try MessageCoding.encode(order)
-        return try await send(request, as: OrderAccepted.self)
+        var headers = HTTPHeaders([("Content-Type", "application/json")])
+        if let idempotencyKey { headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        return try await send(.POST, baseURL.appendingPathComponent("orders"), headers: headers, body: try MessageCoding.encode(order), as: OrderAccepted.self)
     }
 
     func order(_ id: String) async throws -> AnyOrderView {
-        try await send(URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id)), as: AnyOrderView.self)
+        try await send(.GET, baseURL.appendingPathComponent("orders").appendingPathComponent(id), as: AnyOrderView.self)
     }
 
     func breakers() async throws -> [BreakerView] {
-        try await send(URLRequest(url: baseURL.appendingPathComponent("breakers")), as: [BreakerView].self)
+        try await send(.GET, baseURL.appendingPathComponent("breakers"), as: [BreakerView].self)
     }
 
     func retry(_ id: String) async throws -> OrderView {
-        var request = URLRequest(url: baseURL.appendingPathComponent("orders").appendingPathComponent(id).appendingPathComponent("retry"))
-        request.httpMethod = "POST"
-        return try await send(request, as: OrderView.self)
+        try await send(.POST, baseURL.appendingPathComponent("orders").appendingPathComponent(id).appendingPathComponent("retry"), as: OrderView.self)
     }
 
-    private func send<T: Decodable>(_ request: URLRequest, as type: T.Type) async throws -> T {
-        var request = request
+    private func send<T: Decodable>(
+        _ method: HTTPMethod, _ url: URL, headers: HTTPHeaders = [:], body: Data? = nil, as type: T.Type
+    ) async throws -> T {
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        request.headers = headers
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         await request.authorize()
-        let (data, response): (Data, URLResponse)
+        let (status, data): (Int, Data)
         do {
-            (data, response) = try await session.data(for: request)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let buffer = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            (status, data) = (Int(response.status.code), Data(buffer.readableBytesView))
         } catch {
-            throw CLIError("the orchestrator at \(baseURL.absoluteString) did not answer (\(error.localizedDescription)); is `make up` running?")
+            throw CLIError("the orchestrator at \(baseURL.absoluteString) did not answer (\(error)); is `make up` running?")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             let message = (try? JSONSerialization.jsonObject(with: data) as? [String: [String: String]])?["error"]?["message"]
             throw CLIError("HTTP \(status): \(message ?? String(decoding: data, as: UTF8.self))")

@@ -75,6 +75,8 @@ struct SagaBenchCommand: AsyncParsableCommand {
         /// watermarks): on the embedded broker the CPU per message grows with them, so runs
         /// compare only at the same history (Docs/performance.md).
         var recordsBefore: Int64?
+        /// CPU per order of this benchmark process (the load generator shares the machine).
+        var clientCPUMillisecondsPerOrder: Double?
 
         var table: String {
             var rows: [[String]] = [
@@ -92,6 +94,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
             for (service, milliseconds) in (serviceCPUMillisecondsPerOrder ?? [:]).sorted(by: { $0.key < $1.key }) {
                 rows.append(["CPU per order, \(service)", "\(format(milliseconds, 2)) ms"])
             }
+            rows.append(["client CPU per order", clientCPUMillisecondsPerOrder.map { "\(format($0, 2)) ms (this benchmark process)" } ?? "n/a"])
             rows.append(["records in the topics before", recordsBefore.map { "\($0) (the embedded broker's CPU per message grows with them)" } ?? "n/a (topics not found)"])
             return TextTable(title: "ensemble bench saga — \(orders) orders, \(concurrency) in flight", columns: ["measure", "value"], rows: rows).rendered
         }
@@ -139,7 +142,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
 
             let next = SharedCounter()
             let (stackProcess, brokerProcess) = (stackPid ?? ProcessCPU.stack, ProcessCPU.broker)
-            let cpuBefore = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess))
+            let cpuBefore = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess), client: ProcessCPU.seconds(getpid()))
             let serviceProcesses = ProcessCPU.services
             let servicesBefore = ProcessCPU.seconds(of: serviceProcesses)
             let started = ContinuousClock.now
@@ -168,7 +171,7 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 try await workers.waitForAll()
             }
             let elapsed = ContinuousClock.now - started
-            let cpuAfter = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess))
+            let cpuAfter = (stack: ProcessCPU.seconds(stackProcess), broker: ProcessCPU.seconds(brokerProcess), client: ProcessCPU.seconds(getpid()))
             let servicesAfter = ProcessCPU.seconds(of: serviceProcesses)
             func perOrder(_ before: Double?, _ after: Double?) -> Double? {
                 guard let before, let after else { return nil }
@@ -193,7 +196,8 @@ struct SagaBenchCommand: AsyncParsableCommand {
                 serviceCPUMillisecondsPerOrder: serviceProcesses.isEmpty ? nil : Dictionary(uniqueKeysWithValues: servicesAfter.compactMap { service, after in
                     perOrder(servicesBefore[service], after).map { (service, $0) }
                 }),
-                recordsBefore: recordsBefore
+                recordsBefore: recordsBefore,
+                clientCPUMillisecondsPerOrder: perOrder(cpuBefore.client, cpuAfter.client)
             )
         }
         print(json ? String(decoding: try MessageCoding.encode(result), as: UTF8.self) : result.table)
