@@ -26,6 +26,19 @@ struct EventLog {
         envelope.origin = .init(topic: topic, partition: partition, offset: offset)
         envelopes.append(envelope)
     }
+
+    /// The events in another order: each topic's partition keeps its order (as Kafka
+    /// does), the partitions mix.
+    func interleaved(using generator: inout SeededGenerator) -> [Envelope] {
+        var queues = Dictionary(grouping: envelopes) { "\($0.origin!.topic)/\($0.origin!.partition)" }
+        var mixed: [Envelope] = []
+        while !queues.isEmpty {
+            let key = queues.keys.sorted().randomElement(using: &generator)!
+            mixed.append(queues[key]!.removeFirst())
+            if queues[key]!.isEmpty { queues[key] = nil }
+        }
+        return mixed
+    }
 }
 
 func freshStore(rules: MergeRules = .standard) async throws -> ProjectionStore {
@@ -94,13 +107,7 @@ struct ProjectionTests {
 
         // Another interleaving: each topic's partition keeps its order (as Kafka does), the topics mix.
         var generator = SeededGenerator(seed: UInt64(seed))
-        var queues = Dictionary(grouping: log.envelopes) { "\($0.origin!.topic)/\($0.origin!.partition)" }.mapValues { $0 }
-        var mixed: [Envelope] = []
-        while !queues.isEmpty {
-            let key = queues.keys.sorted().randomElement(using: &generator)!
-            mixed.append(queues[key]!.removeFirst())
-            if queues[key]!.isEmpty { queues[key] = nil }
-        }
+        let mixed = log.interleaved(using: &generator)
         let store = try await freshStore()
         for envelope in mixed { try await store.apply(envelope); _ = try await store.refreshDirty() }
         // And everything once more: redeliveries change nothing.

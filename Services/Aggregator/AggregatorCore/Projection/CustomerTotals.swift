@@ -35,9 +35,11 @@ struct CustomerTotals: Sendable {
             var refunded: Int64 = 0
 
             var isZero: Bool { self == Money() }
-            static prefix func - (money: Money) -> Money {
-                Money(authorized: -money.authorized, captured: -money.captured, voided: -money.voided, refunded: -money.refunded)
+            static func - (lhs: Money, rhs: Money) -> Money {
+                Money(authorized: lhs.authorized - rhs.authorized, captured: lhs.captured - rhs.captured,
+                      voided: lhs.voided - rhs.voided, refunded: lhs.refunded - rhs.refunded)
             }
+            static prefix func - (money: Money) -> Money { Money() - money }
         }
 
         /// The money counted for the customer: a payment counts once its order is known.
@@ -86,11 +88,7 @@ struct CustomerTotals: Sendable {
             if let customer = before.customer { try await add(-before.counted, to: customer, in: sql) }
             if let customer = after.customer { try await add(after.counted, to: customer, in: sql) }
         } else if let customer = after.customer, before.money != after.money {
-            let change = Share.Money(
-                authorized: after.money.authorized - before.money.authorized, captured: after.money.captured - before.money.captured,
-                voided: after.money.voided - before.money.voided, refunded: after.money.refunded - before.money.refunded
-            )
-            try await add(change, to: customer, in: sql)
+            try await add(after.money - before.money, to: customer, in: sql)
         }
         if after.hasPayment, after.paymentCustomer != after.customer {
             try await sql.raw("UPDATE \(unsafeRaw: tables.payments) SET counted_customer = \(bind: after.customer) WHERE order_id = \(bind: order)").run()
