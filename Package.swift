@@ -321,3 +321,12 @@ let package = Package(
         ),
     ]
 )
+
+// Release builds optimize across Ensemble's own modules: generic code from Messaging,
+// Storage or SQLiteDirect is specialized where a service calls it instead of running
+// through witness tables (Docs/performance.md, "cross-module optimization").
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+    ]
+}
