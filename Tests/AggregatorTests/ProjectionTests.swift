@@ -202,12 +202,12 @@ struct ProjectionTests {
 @Suite("Aggregator reads")
 struct ReadTests {
     @Test("the throttle lets a burst through, then refuses with the time to wait, per client")
-    func throttle() {
+    func throttle() throws {
         let buckets = ReadThrottle<BasicRequestContext>.Buckets(rate: 10, burst: 3)
         let now = ContinuousClock.now
         #expect((0..<3).map { _ in buckets.take("a", now: now) }.allSatisfy { $0 == nil })
-        let wait = try? #require(buckets.take("a", now: now))
-        #expect(wait.map { $0 > 0 && $0 <= 0.1 } == true)
+        let wait = try #require(buckets.take("a", now: now), "the fourth take is refused with a wait")
+        #expect(wait > 0 && wait <= 0.1)
         #expect(buckets.take("b", now: now) == nil, "another client has its own bucket")
         #expect(buckets.take("a", now: now + .milliseconds(150)) == nil, "a token is back after 100 ms")
     }

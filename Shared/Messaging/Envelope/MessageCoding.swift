@@ -18,6 +18,12 @@ public enum MessageCoding {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try decoder.decode(type, from: data)
+    }
+
+    /// One decoder for every body: its settings never change, and `JSONDecoder` may be
+    /// used from several threads at once.
+    private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
@@ -27,8 +33,8 @@ public enum MessageCoding {
             }
             return date
         }
-        return try decoder.decode(type, from: data)
-    }
+        return decoder
+    }()
 
     /// A one-line explanation of a decoding failure that names the offending field.
     public static func explain(_ error: any Error) -> String {
