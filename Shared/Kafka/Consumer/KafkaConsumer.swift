@@ -27,8 +27,8 @@ public final class KafkaConsumer: Service, Sendable {
     /// The idle back-off, when configured (`backsOff`); every pause and resume goes through it then.
     private let doze: Mutex<FetchDoze?>
     private let backsOff: Bool
-    /// The back-off resumed partitions: the poll thread nudges the broker thread to fetch
-    /// them (see `RDKafkaClient.nudgeFetchers`).
+    /// Partitions were resumed (by the back-off or the application): the poll thread
+    /// nudges the broker thread to fetch them (see `RDKafkaClient.nudgeFetchers`).
     private let nudgeWanted = Atomic<Bool>(false)
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
@@ -112,11 +112,20 @@ public final class KafkaConsumer: Service, Sendable {
         stepDoze { doze, _, _ in doze.applicationPaused(Set(partitions)) }
     }
 
-    /// Fetches `partitions` again after `pause(_:)`.
+    /// Fetches `partitions` again after `pause(_:)`, at once: the poll thread nudges the
+    /// broker thread (`RDKafkaClient.nudgeFetchers`), which would otherwise fetch them only
+    /// when it next wakes on its own, up to a second later. Without the nudge a consumer
+    /// whose only busy partition its application had paused (the orchestrator's replies,
+    /// above 64 orders in flight) waited about a second after every resume.
     public func resume(_ partitions: [KafkaTopicPartition]) {
         guard !partitions.isEmpty else { return }
-        guard backsOff else { return apply(.resume(Set(partitions))) }
-        stepDoze { doze, now, assignment in doze.applicationResumed(Set(partitions), at: now, assignment: assignment) }
+        if backsOff {
+            stepDoze { doze, now, assignment in doze.applicationResumed(Set(partitions), at: now, assignment: assignment) }
+        } else {
+            apply(.resume(Set(partitions)))
+        }
+        nudgeWanted.store(true, ordering: .releasing)
+        client.wakeUpConsumer()
     }
 
     /// Whether the consumer has stopped fetching because it was quiet (see
