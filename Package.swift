@@ -255,7 +255,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EnsembleToolTests",
-            dependencies: ["Ensemble", "Contracts", "OrchestratorCore", "SQLiteDirect"],
+            dependencies: [
+                "Ensemble", "Contracts", "OrchestratorCore", "SQLiteDirect",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Tests/EnsembleToolTests"
         ),
         .testTarget(

@@ -49,17 +49,43 @@ struct OrchestratorClient: Sendable {
         await request.authorize()
         let (status, data): (Int, Data)
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await Self.http.execute(request, timeout: .seconds(10))
             let buffer = try await response.body.collect(upTo: 16 * 1024 * 1024)
             (status, data) = (Int(response.status.code), Data(buffer.readableBytesView))
         } catch {
-            throw CLIError("the orchestrator at \(baseURL.absoluteString) did not answer (\(error)); is `make up` running?")
+            throw CLIError("the orchestrator at \(baseURL.absoluteString) did not answer (\(Self.reason(error))); is `make up` running?")
         }
         guard (200..<300).contains(status) else {
             let message = (try? JSONSerialization.jsonObject(with: data) as? [String: [String: String]])?["error"]?["message"]
             throw CLIError("HTTP \(status): \(message ?? String(decoding: data, as: UTF8.self))")
         }
         return try MessageCoding.decode(T.self, from: data)
+    }
+
+    /// The CLI's HTTP client: AsyncHTTPClient's shared one, except that a connection that
+    /// cannot be made fails the request at once (the shared client retries it until the
+    /// request's deadline, so `ensemble order show` with the stack down waited 10 s).
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// Why a request got no answer, in a few words: NIO's own text for a refused
+    /// connection reads "connection reset (error set): Connection refused (errno: 111)".
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout: return "no answer within 10 s"
+            case .connectTimeout: return "the connection timed out"
+            case .remoteConnectionClosed: return "the connection was closed"
+            default: break
+            }
+        }
+        return "\(error)"
     }
 }
 
