@@ -39,33 +39,15 @@ struct KafkaRoundTripTests {
 
     @Test("a quiet consumer stops fetching, and a producer of the same process wakes it at once, each time")
     func idleBackoff() async throws {
-        let topic = TestBroker.unique("doze")
-        try await TestBroker.createTopic(topic)
-        let producer = try KafkaProducer(configuration: .init(client: try TestBroker.client()), logger: TestBroker.logger)
         // Its own peek is a minute away: only the doorbell can wake it within the deadlines.
-        let backoff = KafkaIdleBackoff(quietAfter: .milliseconds(300), peekEvery: .seconds(60))
-        let consumer = try KafkaConsumer(
-            configuration: .init(client: try TestBroker.client(), groupID: TestBroker.unique("g"),
-                                 consumption: .assign([KafkaTopicPartition(topic: topic, partition: 0, start: .beginning)]),
-                                 idleBackoff: backoff),
-            logger: TestBroker.logger
-        )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await producer.run() }
-            group.addTask { try await consumer.run() }
-            let received = Mutex<[String]>([])
-            group.addTask {
-                for try await message in consumer.messages {
-                    received.withLock { $0.append(String(decoding: message.value, as: UTF8.self)) }
-                }
-            }
+        let link = try await OnePartitionLink(prefix: "doze", idleBackoff: KafkaIdleBackoff(quietAfter: .milliseconds(300), peekEvery: .seconds(60)))
+        try await link.running { received in
             for round in 1...3 {
-                try await eventually("the consumer dozes (round \(round))", timeout: .seconds(15)) { consumer.isDozing }
-                _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "k", value: Data("wake \(round)".utf8)))
-                try await eventually("record \(round) arrives", timeout: .seconds(10)) { received.withLock { $0.count } == round }
+                try await eventually("the consumer dozes (round \(round))", timeout: .seconds(15)) { link.consumer.isDozing }
+                try await link.send("wake \(round)")
+                try await eventually("record \(round) arrives", timeout: .seconds(10)) { received.count == round }
             }
-            #expect(received.withLock { $0 } == ["wake 1", "wake 2", "wake 3"])
-            group.cancelAll()
+            #expect(received.all == ["wake 1", "wake 2", "wake 3"])
         }
     }
 
@@ -76,48 +58,79 @@ struct KafkaRoundTripTests {
     /// in flight instead of 283.
     @Test("a record produced while its partition is paused arrives soon after the resume, not after librdkafka's one-second idle wake", arguments: [false, true])
     func resumeFetchesAtOnce(idleBackoff: Bool) async throws {
-        let topic = TestBroker.unique("resume")
-        try await TestBroker.createTopic(topic)
-        let partition = KafkaTopicPartition(topic: topic, partition: 0)
-        let producer = try KafkaProducer(configuration: .init(client: try TestBroker.client()), logger: TestBroker.logger)
-        let consumer = try KafkaConsumer(
-            configuration: .init(client: try TestBroker.client(), groupID: TestBroker.unique("g"),
-                                 consumption: .assign([KafkaTopicPartition(topic: topic, partition: 0, start: .beginning)]),
-                                 idleBackoff: idleBackoff ? KafkaIdleBackoff(quietAfter: .seconds(60), peekEvery: .seconds(60)) : nil),
-            logger: TestBroker.logger
+        let link = try await OnePartitionLink(
+            prefix: "resume", idleBackoff: idleBackoff ? KafkaIdleBackoff(quietAfter: .seconds(60), peekEvery: .seconds(60)) : nil
         )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await producer.run() }
-            group.addTask { try await consumer.run() }
-            let received = Mutex<[String]>([])
-            group.addTask {
-                for try await message in consumer.messages {
-                    received.withLock { $0.append(String(decoding: message.value, as: UTF8.self)) }
-                }
-            }
-            _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "k", value: Data("first".utf8)))
-            try await eventually("the first record arrives", timeout: .seconds(30)) { received.withLock { $0.count } == 1 }
+        try await link.running { received in
+            try await link.send("first")
+            try await eventually("the first record arrives", timeout: .seconds(30)) { received.count == 1 }
 
             var waits: [Duration] = []
             for round in 1...5 {
-                consumer.pause([partition])
-                _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "k", value: Data("round \(round)".utf8)))
+                link.consumer.pause([link.partition])
+                try await link.send("round \(round)")
                 // Part of the scenario, not a wait for a result: the broker thread, with
                 // its only partition paused, settles into its idle wait.
                 try await Task.sleep(for: .milliseconds(300))
-                #expect(received.withLock { $0.count } == round, "nothing arrives while paused (round \(round))")
+                #expect(received.count == round, "nothing arrives while paused (round \(round))")
                 let resumed = ContinuousClock.now
-                consumer.resume([partition])
-                try await eventually("record \(round) arrives after the resume", timeout: .seconds(10)) { received.withLock { $0.count } == round + 1 }
+                link.consumer.resume([link.partition])
+                try await eventually("record \(round) arrives after the resume", timeout: .seconds(10)) { received.count == round + 1 }
                 waits.append(ContinuousClock.now - resumed)
             }
-            #expect(received.withLock { $0 } == ["first"] + (1...5).map { "round \($0)" })
+            #expect(received.all == ["first"] + (1...5).map { "round \($0)" })
             // Without the nudge every wait is close to a second; with it, a fetch's round trip.
             let median = waits.sorted()[waits.count / 2]
             #expect(median < .milliseconds(500), "resume to record: \(waits)")
+        }
+    }
+}
+
+/// A producer and a consumer of one new single-partition topic, the consumer assigned to
+/// it from the beginning.
+private struct OnePartitionLink: Sendable {
+    let partition: KafkaTopicPartition
+    let producer: KafkaProducer
+    let consumer: KafkaConsumer
+
+    init(prefix: String, idleBackoff: KafkaIdleBackoff?) async throws {
+        let topic = TestBroker.unique(prefix)
+        try await TestBroker.createTopic(topic)
+        partition = KafkaTopicPartition(topic: topic, partition: 0)
+        producer = try KafkaProducer(configuration: .init(client: try TestBroker.client()), logger: TestBroker.logger)
+        consumer = try KafkaConsumer(
+            configuration: .init(client: try TestBroker.client(), groupID: TestBroker.unique("g"),
+                                 consumption: .assign([KafkaTopicPartition(topic: topic, partition: 0, start: .beginning)]),
+                                 idleBackoff: idleBackoff),
+            logger: TestBroker.logger
+        )
+    }
+
+    func send(_ text: String) async throws {
+        _ = try await producer.send(KafkaProducerMessage(topic: partition.topic, key: "k", value: Data(text.utf8)))
+    }
+
+    /// Runs both clients and collects the values the consumer hands over while `body` runs.
+    func running(_ body: @Sendable (ReceivedValues) async throws -> Void) async throws {
+        let received = ReceivedValues()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            group.addTask { try await consumer.run() }
+            group.addTask {
+                for try await message in consumer.messages { received.append(String(decoding: message.value, as: UTF8.self)) }
+            }
+            try await body(received)
             group.cancelAll()
         }
     }
+}
+
+/// The values a consumer handed over, as text, in order.
+private final class ReceivedValues: Sendable {
+    private let values = Mutex<[String]>([])
+    var all: [String] { values.withLock { $0 } }
+    var count: Int { values.withLock { $0.count } }
+    func append(_ value: String) { values.withLock { $0.append(value) } }
 }
 
 /// The consumer's first message, or a `TimedOut` error after `timeout`: never waits for ever.
