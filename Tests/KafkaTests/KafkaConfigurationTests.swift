@@ -10,7 +10,7 @@ struct KafkaConfigurationTests {
         #expect(properties["client.id"] == "svc")
         #expect(properties["enable.idempotence"] == "true")
         #expect(properties["acks"] == "all")
-        #expect(properties["linger.ms"] == "0")
+        #expect(properties["linger.ms"] == "1")
         #expect(properties["socket.nagle.disable"] == "true")
         #expect(properties["message.timeout.ms"] == "30000")
         #expect(properties["security.protocol"] == "plaintext")

@@ -2,8 +2,10 @@
 public struct KafkaProducerConfiguration: Sendable, Hashable {
     public var client: KafkaClientConfiguration
     /// `linger.ms`: how long librdkafka waits to fill a batch. librdkafka's default is 5 ms,
-    /// which would be added to every saga hop; 0 sends at once, and batches still form
-    /// naturally while earlier requests are in flight, so throughput stays high.
+    /// which would be added to every saga hop. 1 ms lets the sends of concurrent handlers
+    /// share a produce request: on the embedded broker, 64 orders in flight, 244–272 → 303–315
+    /// orders/s and broker CPU per order −35 % against 0, for about 12 ms more on one order
+    /// alone (9 hops; Docs/performance.md).
     public var lingerMilliseconds: Double
     /// `message.timeout.ms`: how long a message may wait for delivery, retries included,
     /// before its delivery report fails. librdkafka's default is 5 minutes.
@@ -15,7 +17,7 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
 
     public init(
         client: KafkaClientConfiguration = .init(),
-        lingerMilliseconds: Double = 0,
+        lingerMilliseconds: Double = 1,
         deliveryTimeout: Duration = .seconds(30),
         maxQueuedMessages: Int = 100_000,
         shutdownFlushTimeout: Duration = .seconds(10)
