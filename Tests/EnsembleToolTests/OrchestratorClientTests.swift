@@ -21,9 +21,9 @@ struct OrchestratorClientTests {
 
     @Test("time-outs and closed connections get a few words too")
     func timeouts() {
-        #expect(OrchestratorClient.reason(HTTPClientError.deadlineExceeded) == "no answer within 10 s")
-        #expect(OrchestratorClient.reason(HTTPClientError.connectTimeout) == "the connection timed out")
-        #expect(OrchestratorClient.reason(HTTPClientError.remoteConnectionClosed) == "the connection was closed")
+        #expect(CLIHTTP.reason(HTTPClientError.deadlineExceeded) == "no answer in time")
+        #expect(CLIHTTP.reason(HTTPClientError.connectTimeout) == "the connection timed out")
+        #expect(CLIHTTP.reason(HTTPClientError.remoteConnectionClosed) == "the connection was closed")
     }
 
     /// A loopback port nothing listens on: bound by the kernel's choice, then closed.

@@ -7,7 +7,7 @@ import NIOHTTP1
 import OrchestratorCore
 
 /// A small client for the orchestrator's HTTP API, for the CLI and the benchmarks, over
-/// AsyncHTTPClient's shared client (pooled keep-alive connections on an event loop).
+/// the CLI's AsyncHTTPClient (`CLIHTTP`: pooled keep-alive connections on an event loop).
 /// The saga benchmark used `URLSession`, whose curl-based Linux implementation cost the
 /// load generator — on the same two cores as the stack — more CPU per order than some of
 /// the services it measured (Docs/performance.md).
@@ -49,11 +49,11 @@ struct OrchestratorClient: Sendable {
         await request.authorize()
         let (status, data): (Int, Data)
         do {
-            let response = try await Self.http.execute(request, timeout: .seconds(10))
+            let response = try await CLIHTTP.client.execute(request, timeout: .seconds(10))
             let buffer = try await response.body.collect(upTo: 16 * 1024 * 1024)
             (status, data) = (Int(response.status.code), Data(buffer.readableBytesView))
         } catch {
-            throw CLIError("the orchestrator at \(baseURL.absoluteString) did not answer (\(Self.reason(error))); is `make up` running?")
+            throw CLIError("the orchestrator at \(baseURL.absoluteString) did not answer (\(CLIHTTP.reason(error))); is `make up` running?")
         }
         guard (200..<300).contains(status) else {
             let message = (try? JSONSerialization.jsonObject(with: data) as? [String: [String: String]])?["error"]?["message"]
@@ -61,11 +61,14 @@ struct OrchestratorClient: Sendable {
         }
         return try MessageCoding.decode(T.self, from: data)
     }
+}
 
-    /// The CLI's HTTP client: AsyncHTTPClient's shared one, except that a connection that
-    /// cannot be made fails the request at once (the shared client retries it until the
-    /// request's deadline, so `ensemble order show` with the stack down waited 10 s).
-    static let http: HTTPClient = {
+/// The CLI's HTTP client, for the orchestrator and the aggregator: AsyncHTTPClient's
+/// defaults, except that a connection that cannot be made fails the request at once (its
+/// shared client retries it until the request's deadline, so `ensemble order show` with the
+/// stack down waited 10 s).
+enum CLIHTTP {
+    static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
@@ -79,7 +82,7 @@ struct OrchestratorClient: Sendable {
         }
         if let error = error as? HTTPClientError {
             switch error {
-            case .deadlineExceeded, .readTimeout: return "no answer within 10 s"
+            case .deadlineExceeded, .readTimeout: return "no answer in time"
             case .connectTimeout: return "the connection timed out"
             case .remoteConnectionClosed: return "the connection was closed"
             default: break

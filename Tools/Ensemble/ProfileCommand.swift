@@ -45,7 +45,7 @@ struct ProfileCommand: AsyncParsableCommand {
         func run() async throws {
             var request = HTTPClientRequest(url: "\(target.url)/profiles/\(customer)/stream")
             await request.authorize()
-            let response = try await OrchestratorClient.http.execute(request, timeout: .hours(24))
+            let response = try await CLIHTTP.client.execute(request, timeout: .hours(24))
             guard response.status == .ok else { throw CLIError("HTTP \(response.status.code) from the aggregator") }
             var pending = ""
             for try await chunk in response.body {
@@ -222,11 +222,11 @@ enum AggregatorHTTP {
         var request = request
         await request.authorize()
         do {
-            let response = try await OrchestratorClient.http.execute(request, timeout: .seconds(10))
+            let response = try await CLIHTTP.client.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
             return (Data(buffer: body), Int(response.status.code))
         } catch {
-            throw CLIError("the aggregator at \(request.url) did not answer (\(OrchestratorClient.reason(error))); is `make up` running?")
+            throw CLIError("the aggregator at \(request.url) did not answer (\(CLIHTTP.reason(error))); is `make up` running?")
         }
     }
 

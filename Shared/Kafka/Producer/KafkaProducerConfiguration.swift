@@ -3,7 +3,7 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     public var client: KafkaClientConfiguration
     /// `linger.ms`: how long librdkafka waits to fill a batch. librdkafka's default is 5 ms,
     /// which would be added to every saga hop. 1 ms lets the sends of concurrent handlers
-    /// share a produce request: on the embedded broker, 64 orders in flight, 244–272 → 303–315
+    /// share a produce request: on the embedded broker, 64 orders in flight, 244–272 → 303–317
     /// orders/s and broker CPU per order −35 % against 0, for about 12 ms more on one order
     /// alone (9 hops; Docs/performance.md).
     public var lingerMilliseconds: Double
